@@ -1,0 +1,172 @@
+"""The vocabulary between the pure engine and the worlds that drive it.
+
+Telephony adapters (the Asterisk AMI adapter, the simulated PBX) translate what their PBX reports
+into these *events*; the engine answers with *commands*, which the adapters carry out. Every call is
+keyed by its ``call_id``: the attempt id, created before the Originate and sent to Asterisk as the
+channel id, so every event maps back to exactly one attempt and a retry never reuses it.
+
+Times are not carried on events: whoever feeds an event to the engine passes ``now`` alongside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class AmdStatus(StrEnum):
+    """Answering-machine detection verdicts (Asterisk's ``AMDSTATUS`` values, lower-cased)."""
+
+    HUMAN = "human"
+    MACHINE = "machine"
+    NOTSURE = "notsure"
+    HANGUP = "hangup"
+
+
+class FailReason(StrEnum):
+    """Why a call ended without being answered, normalised from Asterisk causes and reasons."""
+
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    CONGESTION = "congestion"
+    INVALID_NUMBER = "invalid_number"
+    FAILED = "failed"  # anything else: channel unavailable, originate refused, server down
+
+
+# ----------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True)
+class CallRinging:
+    """The far end is alerting (Asterisk: Newstate 5 / DialBegin, or OriginateResponse pending)."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallAnswered:
+    """The called party picked up (greeting over when AMD is off)."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AmdResult:
+    """Answering-machine detection finished on an answered call."""
+
+    call_id: str
+    status: AmdStatus
+    cause: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallConnected:
+    """The answered customer entered the seat's bridge: the agent hears them now."""
+
+    call_id: str
+    seat_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallHungUp:
+    """The call's customer leg is gone. ``cause`` is the Q.850 / Asterisk hang-up cause code."""
+
+    call_id: str
+    cause: int = 16
+    cause_text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OriginateFailed:
+    """The call was never answered: busy, no answer, congestion, invalid number, or failure."""
+
+    call_id: str
+    reason: FailReason
+    cause: int = 0
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SeatPhoneUp:
+    """A seat's phone is answered and sits in its own bridge (nailed up)."""
+
+    seat_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SeatPhoneDown:
+    """A seat's phone left its bridge: the seat cannot take calls until it is back."""
+
+    seat_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerLeftSeat:
+    """The customer hung up or left the seat's bridge: the seat's talk time ends."""
+
+    call_id: str
+    seat_id: str
+
+
+CallEvent = (
+    CallRinging
+    | CallAnswered
+    | AmdResult
+    | CallConnected
+    | CallHungUp
+    | OriginateFailed
+    | SeatPhoneUp
+    | SeatPhoneDown
+    | CustomerLeftSeat
+)
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True, slots=True)
+class Originate:
+    """Place a call. ``call_id`` is the attempt id, written to the database before this is sent."""
+
+    call_id: str
+    campaign: str
+    lead_id: int | None
+    number: str  # E.164
+    caller_id: str  # E.164, from the campaign's caller-ID pool
+    timeout_s: float  # how long to let it ring (>= 15 s by law)
+    server: str | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectToSeat:
+    """Bridge an answered customer into the seat's nailed-up bridge."""
+
+    call_id: str
+    seat_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlaySafeHarbour:
+    """Abandon: play the recorded identification message, then hang up."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendToIvr:
+    """Robot mode: hand the answered call to the campaign's IVR context."""
+
+    call_id: str
+    context: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    """Hang the call up (machine left alone, drain, operator request)."""
+
+    call_id: str
+    reason: str = ""
+
+
+Command = Originate | ConnectToSeat | PlaySafeHarbour | SendToIvr | Hangup
