@@ -1,0 +1,142 @@
+"""Abandon-ledger arithmetic and the attempt-log audit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dialer.engine.compliance import (
+    AttemptLogEntry,
+    LedgerRecord,
+    RollingAbandonLedger,
+    Rule,
+    abandon_window,
+    allowed_abandons,
+    audit_attempts,
+    ledger_from_attempts,
+    max_rolling_rate,
+)
+from dialer.engine.leads import DncEntry, DncSet
+from dialer.store.states import LedgerKind
+from tests.engine.rules_support import campaign, utc
+
+NY = "+12125550199"
+NOON_NY = utc(2026, 11, 25, 17)
+ANSWER, ABANDON = LedgerKind.LIVE_ANSWER, LedgerKind.ABANDON
+
+
+def test_allowed_abandons_is_exact() -> None:
+    assert allowed_abandons(0.03, 10, 0) == 0  # the first minutes: no budget yet
+    assert allowed_abandons(0.03, 34, 0) == 1
+    assert allowed_abandons(0.03, 100, 2) == 1
+    assert allowed_abandons(0.03, 100, 4) == -1
+    assert allowed_abandons(0.29, 100, 0) == 29  # 0.29 * 100 is 28.999... in floating point
+    assert allowed_abandons(0.07, 100, 0) == 7
+
+
+def test_window_counts_and_rate() -> None:
+    records = [LedgerRecord(NOON_NY - timedelta(hours=h), ANSWER) for h in range(30)]
+    records += [LedgerRecord(NOON_NY - timedelta(hours=1), ABANDON)]
+    window = abandon_window(records, NOON_NY, 24 * 3600, 0.03)
+    assert (window.live_answers, window.abandons) == (24, 1)  # (now - 24h, now]
+    assert window.rate == 1 / 24
+    assert not window.within_cap
+    assert window.allowed_abandons == -1
+    assert window.answers_needed_for(0) == 10  # 34 answers make 1 abandon fit under 3 %
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from([ANSWER, ABANDON])), max_size=60),
+    st.integers(1, 5000),
+)
+def test_rolling_ledger_matches_the_plain_count(
+    events: list[tuple[int, LedgerKind]], window: int
+) -> None:
+    base = utc(2026, 1, 1)
+    records = sorted(
+        (LedgerRecord(base + timedelta(seconds=s), k) for s, k in events), key=lambda r: r.at
+    )
+    ledger = RollingAbandonLedger(window, 0.03)
+    for i, record in enumerate(records):
+        ledger.record(record)
+        if i + 1 < len(records) and records[i + 1].at == record.at:
+            continue  # judge an instant once all its records are in
+        expected = abandon_window(records, record.at, window, 0.03)
+        got = ledger.at(record.at)
+        assert (got.live_answers, got.abandons) == (expected.live_answers, expected.abandons)
+
+
+def test_max_rolling_rate() -> None:
+    base = utc(2026, 1, 1)
+    records = [LedgerRecord(base + timedelta(seconds=i), ANSWER) for i in range(10)]
+    records.append(LedgerRecord(base + timedelta(seconds=9), ABANDON))
+    assert max_rolling_rate(records, 3600) == 0.1
+    assert max_rolling_rate(records, 5) == 0.2  # only 5 answers within 5 s of the abandon
+
+
+def attempt(n: int, at_hours: float, outcome: str = "human", **kw: object) -> AttemptLogEntry:
+    placed = NOON_NY + timedelta(hours=at_hours)
+    fields: dict[str, object] = {"answered_at": placed + timedelta(seconds=5)}
+    if outcome == "no_answer":
+        fields = {"ring_s": 20.0}
+    fields.update(kw)
+    return AttemptLogEntry(
+        f"a{n}",
+        int(str(fields.pop("lead", 1))),
+        str(fields.pop("phone", NY)),
+        placed,
+        outcome,
+        **fields,
+    )  # type: ignore[arg-type]
+
+
+def test_a_clean_log_has_no_violation() -> None:
+    log = [attempt(1, 0, "no_answer"), attempt(2, 2, "busy"), attempt(3, 24, "human")]
+    assert audit_attempts(log, campaign()) == []
+
+
+def test_audit_finds_each_broken_rule() -> None:
+    config = campaign(attempts={"max_total": 3, "max_per_day": 2, "min_gap_s": "1h"})
+    dnc = DncSet([DncEntry("+13125550199", added_at=NOON_NY - timedelta(days=1))])
+    log = [
+        attempt(1, 0, "no_answer", ring_s=10.0),  # rang too short
+        attempt(2, 0.5, "abandoned"),  # gap 30 min
+        attempt(3, 3, "busy"),  # 3rd today, within 72 h of the abandon
+        attempt(4, 48, "human"),  # 4th in total, within 72 h
+        attempt(5, 15, "human", lead=2),  # 07:00 New York
+        attempt(6, 1, "busy", lead=3, phone="+13125550199"),  # on the DNC list
+    ]
+    found = {(v.attempt_id, v.rule) for v in audit_attempts(log, config, dnc)}
+    assert found == {
+        ("a1", Rule.MIN_RING),
+        ("a2", Rule.MIN_GAP),
+        ("a2", Rule.ABANDON_CAP),  # 1 abandon for 2 live answers
+        ("a3", Rule.MAX_ATTEMPTS_DAY),
+        ("a3", Rule.ABANDON_72H),
+        ("a4", Rule.MAX_ATTEMPTS_TOTAL),
+        ("a4", Rule.ABANDON_72H),
+        ("a5", Rule.CALLING_HOURS),
+        ("a6", Rule.DNC),
+    }
+
+
+def test_abandon_within_budget_is_no_violation() -> None:
+    log = [attempt(i, i * 0.01, "human", lead=i, phone=f"+1212555{i:04d}") for i in range(1, 40)]
+    log.append(attempt(40, 0.5, "abandoned", lead=40, phone="+12125550040"))
+    assert audit_attempts(log, campaign()) == []
+    log.append(attempt(41, 0.6, "abandoned", lead=41, phone="+12125550041"))
+    (violation,) = audit_attempts(log, campaign())
+    assert (violation.attempt_id, violation.rule) == ("a41", Rule.ABANDON_CAP)
+    records = ledger_from_attempts(log)
+    assert sum(r.kind == ABANDON for r in records) == 2
+    assert sum(r.kind == ANSWER for r in records) == 41
+
+
+def test_prior_attempts_count_but_are_not_audited() -> None:
+    config = campaign(attempts={"max_total": 2, "min_gap_s": 0})
+    prior = [attempt(1, 0, "busy"), attempt(2, 1, "busy")]
+    found = audit_attempts([attempt(3, 2, "busy")], config, prior_attempts=prior)
+    assert [(v.attempt_id, v.rule) for v in found] == [("a3", Rule.MAX_ATTEMPTS_TOTAL)]
