@@ -1,0 +1,159 @@
+"""dialerctl report: campaign and seat reports for a period, as tables, CSV or JSON.
+
+    dialerctl report campaigns --from 2026-11-01 --to 2026-12-01 [--campaign demo] [--csv FILE]
+    dialerctl report seats     --from 2026-11-25                  [--campaign demo] [--json]
+
+Periods are UTC and half-open: ``--from`` inclusive, ``--to`` exclusive. A bare date means its
+00:00 UTC; without ``--to`` the period is one day from ``--from``; without ``--from`` it is today.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from dialer.cli.common import DbOption, JsonOption, database, emit_json, fail, out, utcnow
+from dialer.reports import (
+    Period,
+    build_campaign_report,
+    build_seat_report,
+    campaign_table,
+    seat_table,
+    write_campaign_csv,
+    write_seat_csv,
+)
+from dialer.reports.load import load_attempts, load_seat_names
+
+report_app = typer.Typer(
+    help="Reports for a period: per campaign (calls, answers, abandons, dial ratio) and per seat "
+    "(calls handled, talk, hold, wrap-up, idle, utilization).",
+    no_args_is_help=True,
+)
+
+FromOption = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        help="Start, UTC: 2026-11-25 or 2026-11-25T09:00 (default: today).",
+        show_default=False,
+    ),
+]
+ToOption = Annotated[
+    str | None,
+    typer.Option(
+        "--to", help="End, UTC, exclusive (default: one day after --from).", show_default=False
+    ),
+]
+CampaignOption = Annotated[
+    str | None, typer.Option("--campaign", help="Only this campaign.", show_default=False)
+]
+CsvOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--csv",
+        help="Write CSV to this file ('-' for stdout) instead of a table.",
+        show_default=False,
+    ),
+]
+
+
+def parse_moment(text: str, option: str) -> datetime:
+    """An ISO date or date-time; naive values are UTC. Bad input exits 2 naming the option."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"{option} {text!r}: expected a date or date-time like 2026-11-25 or 2026-11-25T09:00")
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def parse_period(start: str | None, end: str | None) -> Period:
+    """The report's period from ``--from`` / ``--to`` (see the module docstring)."""
+    if start is None:
+        today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+        first = today
+    else:
+        first = parse_moment(start, "--from")
+    last = parse_moment(end, "--to") if end is not None else first + timedelta(days=1)
+    try:
+        return Period(first.astimezone(UTC), last.astimezone(UTC))
+    except ValueError as exc:
+        fail(f"--from/--to: {exc}")
+
+
+def _write_csv(path: Path, writer: Any, report: Any) -> None:
+    if str(path) == "-":
+        writer(report, sys.stdout)
+        return
+    try:
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer(report, handle)
+    except OSError as exc:
+        fail(f"--csv {path}: {exc.strerror or exc}", 1)
+    out.print(f"wrote {path}")
+
+
+def _jsonable(figures: Any) -> dict[str, Any]:
+    return asdict(figures)
+
+
+@report_app.command("campaigns")
+def campaigns_cmd(
+    start: FromOption = None,
+    end: ToOption = None,
+    campaign: CampaignOption = None,
+    csv_path: CsvOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Per campaign: total calls, dialled, answered (human / machine), connected, abandoned and
+    abandon rate, transfers, contacts per agent hour, dial ratio."""
+    period = parse_period(start, end)
+    with database(db) as engine, engine.connect() as conn:
+        rows = load_attempts(conn, period, campaign)
+    report = build_campaign_report(rows, period)
+    if as_json:
+        emit_json(
+            {
+                "period": {"start": period.start, "end": period.end},
+                "campaigns": [_jsonable(c) for c in report.campaigns],
+                "total": _jsonable(report.total),
+            }
+        )
+    elif csv_path is not None:
+        _write_csv(csv_path, write_campaign_csv, report)
+    else:
+        out.print(campaign_table(report))
+
+
+@report_app.command("seats")
+def seats_cmd(
+    start: FromOption = None,
+    end: ToOption = None,
+    campaign: CampaignOption = None,
+    csv_path: CsvOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Per seat: calls handled, longest call, talk (total, average), average ring, idle between
+    calls, hold (total, average), wrap-up, utilization."""
+    period = parse_period(start, end)
+    with database(db) as engine, engine.connect() as conn:
+        rows = load_attempts(conn, period, campaign)
+        names = load_seat_names(conn, campaign)
+    report = build_seat_report(rows, period, seat_names=names)
+    if as_json:
+        emit_json(
+            {
+                "period": {"start": period.start, "end": period.end},
+                "seats": [_jsonable(s) for s in report.seats],
+            }
+        )
+    elif csv_path is not None:
+        _write_csv(csv_path, write_seat_csv, report)
+    else:
+        out.print(seat_table(report))

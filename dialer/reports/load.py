@@ -1,0 +1,37 @@
+"""Read the reports' inputs from the database (SQLAlchemy Core, parameterized, both databases)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, select
+
+from dialer.reports.records import AttemptRecord, Period
+from dialer.store.schema import Attempt, Seat
+
+_ATTEMPT_COLUMNS = (
+    "id", "campaign", "placed_at", "outcome", "seat_id", "answered_at", "amd_result",
+    "connected_at", "ended_at", "ring_s", "wait_s", "talk_s", "hold_s", "wrapup_s", "transferred",
+)  # fmt: skip
+
+
+def load_attempts(
+    conn: Connection, period: Period, campaign: str | None = None
+) -> list[AttemptRecord]:
+    """Attempts placed in ``period`` (optionally one campaign's), oldest first."""
+    table = Attempt.__table__
+    query = (
+        select(*(table.c[name] for name in _ATTEMPT_COLUMNS))
+        .where(table.c.placed_at >= period.start, table.c.placed_at < period.end)
+        .order_by(table.c.placed_at, table.c.id)
+    )
+    if campaign is not None:
+        query = query.where(table.c.campaign == campaign)
+    return [AttemptRecord.from_row(row) for row in conn.execute(query).mappings()]
+
+
+def load_seat_names(conn: Connection, campaign: str | None = None) -> dict[str, str | None]:
+    """Seat id → display name, for every seat (or the campaign's seats)."""
+    table = Seat.__table__
+    query = select(table.c.id, table.c.name)
+    if campaign is not None:
+        query = query.where(table.c.campaign == campaign)
+    return {row.id: row.name for row in conn.execute(query)}
