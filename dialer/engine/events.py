@@ -170,3 +170,35 @@ class Hangup:
 
 
 Command = Originate | ConnectToSeat | PlaySafeHarbour | SendToIvr | Hangup
+
+
+# ----------------------------------------------------------------------------- events added by the
+# telephony adapter (appended; not part of the CallEvent union above, see
+# dialer.telephony.base.TelephonyEvent)
+
+
+@dataclass(frozen=True, slots=True)
+class SafeHarbourPlayed:
+    """The safe-harbour message finished on an abandoned call (``completed`` False: cut short)."""
+
+    call_id: str
+    completed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SeatRequested:
+    """Robot mode: the called party asked the IVR for a person; connect them to a seat now."""
+
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InboundCall:
+    """A call came in on a caller-ID pool number (a callback): the daemon must route it.
+
+    ``call_id`` is the inbound channel's unique id; route it with ``connect_to_seat``.
+    """
+
+    call_id: str
+    caller_number: str
+    dialled_number: str
