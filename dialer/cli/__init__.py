@@ -1,0 +1,1 @@
+"""dialerctl, the operator CLI (typer + rich). Entry point: dialer.cli.main:main."""
