@@ -19,11 +19,11 @@ from dialer.cli.common import (
     show_table,
     utcnow,
 )
+from dialer.states import CampaignState
 from dialer.store import queries as q
 from dialer.store.apply_config import apply_config
 from dialer.store.errors import NotFound
 from dialer.store.schema import attempts
-from dialer.store.states import CampaignState
 
 app = typer.Typer(help="Apply campaign configuration and control campaigns.", no_args_is_help=True)
 

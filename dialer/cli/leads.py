@@ -21,11 +21,11 @@ from dialer.cli.common import (
     show_table,
     utcnow,
 )
+from dialer.states import LeadStatus
 from dialer.store.errors import NotFound
 from dialer.store.lead_import import ImportFormatError, count_data_rows, import_leads_csv
 from dialer.store.phones import LeadProblem
 from dialer.store.schema import lead_rejects, leads
-from dialer.store.states import LeadStatus
 
 app = typer.Typer(help="Import and inspect lead lists.", no_args_is_help=True)
 

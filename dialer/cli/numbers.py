@@ -17,10 +17,10 @@ from dialer.cli.common import (
     show_table,
     utcnow,
 )
+from dialer.states import CallerIdState
 from dialer.store import queries as q
 from dialer.store.apply_config import number_region
 from dialer.store.phones import LeadProblem, normalize_number
-from dialer.store.states import CallerIdState
 
 app = typer.Typer(
     help="Manage the caller-ID pool (numbers shown to called parties).", no_args_is_help=True

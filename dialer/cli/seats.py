@@ -17,8 +17,8 @@ from dialer.cli.common import (
     show_table,
     utcnow,
 )
+from dialer.states import SeatRequest
 from dialer.store import queries as q
-from dialer.store.states import SeatRequest
 
 app = typer.Typer(help="Manage seats (agent positions).", no_args_is_help=True)
 SeatArg = Annotated[str, typer.Argument(help="Seat id.", show_default=False, metavar="SEAT")]

@@ -35,7 +35,7 @@ from dialer.engine.leads import (
     hours_refusal,
     lead_time_zones,
 )
-from dialer.store.states import AttemptOutcome, LedgerKind
+from dialer.states import AttemptOutcome, LedgerKind
 
 # ----------------------------------------------------------------------------- abandon ledger
 

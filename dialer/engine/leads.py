@@ -38,7 +38,7 @@ ABANDON_QUIET = timedelta(hours=72)
 """No new call to a number within this long after an abandoned call to it."""
 
 FINAL_STATUSES = frozenset({"done", "no_contact", "dnc", "rejected", "cancelled"})
-"""Lead statuses that are never dialled again (``dialer.store.states.LeadStatus`` words)."""
+"""Lead statuses that are never dialled again (``dialer.states.LeadStatus`` words)."""
 
 _UNKNOWN_ZONE = "Etc/Unknown"
 

@@ -36,7 +36,7 @@ DAY = timedelta(days=1)
 
 
 class NumberStatus(StrEnum):
-    """``dialer.store.states.CallerIdState`` words."""
+    """``dialer.states.CallerIdState`` words."""
 
     ACTIVE = "active"
     QUARANTINED = "quarantined"

@@ -5,7 +5,7 @@ outcomes of its earlier attempts and ``now``, and returns a :class:`LeadUpdate` 
 new status and ``next_call_at`` (already moved to the first moment the hopper rules allow: calling
 hours, minimum gap, 72-hour rule), plus whether to queue an SMS follow-up.
 
-Outcomes are the words of ``dialer.store.states.AttemptOutcome``: a person reached (``human``,
+Outcomes are the words of ``dialer.states.AttemptOutcome``: a person reached (``human``,
 ``robot``) ends the lead unless the agent booked a callback; ``busy``, ``no_answer``, ``machine``,
 ``abandoned`` and ``failed``/``congestion`` follow the campaign's retry rule of that name (a
 ``customer_hangup`` before a seat took the call counts as ``no_answer``); ``invalid_number`` ends
@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from dialer.config.models import CampaignConfig, Outcome
 from dialer.engine.leads import LeadView, next_allowed_time
-from dialer.store.states import AttemptOutcome, LeadStatus
+from dialer.states import AttemptOutcome, LeadStatus
 
 RULE_FOR_OUTCOME: dict[AttemptOutcome, Outcome] = {
     AttemptOutcome.BUSY: "busy",

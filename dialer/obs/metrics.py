@@ -37,7 +37,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from dialer.store.states import AttemptOutcome, SeatState
+from dialer.states import AttemptOutcome, SeatState
 
 #: Attempt outcomes, as the attempts table records them (docs/database.md), plus ``other``.
 CALL_OUTCOMES: Final = (*(o.value for o in AttemptOutcome), "other")

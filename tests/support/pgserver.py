@@ -1,9 +1,10 @@
 """A private PostgreSQL server for one test run.
 
-Started in a temporary directory on a free loopback port and stopped at the end of the run, so the tests
-use a real PostgreSQL without touching any server the machine may already have. PostgreSQL refuses to run
-as root; when the tests run as root the server runs as the ``postgres`` system user (created by Debian's
-``postgresql`` package, which the test command installs when it is missing).
+Started in a temporary directory on a free loopback port and stopped at the end of the run, so
+the tests use a real PostgreSQL without touching any server the machine may already have.
+PostgreSQL refuses to run as root; when the tests run as root the server runs as the ``postgres``
+system user (created by Debian's ``postgresql`` package, which the test command installs when it
+is missing).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def find_bindir() -> Path:
         if (Path(c) / "initdb").exists() and (Path(c) / "pg_ctl").exists():
             return Path(c)
     raise PostgresUnavailable(
-        "no PostgreSQL server binaries found (initdb, pg_ctl); install Debian's 'postgresql' package "
+        "no PostgreSQL server binaries found (initdb, pg_ctl); install Debian's 'postgresql' "
+        "package "
         "or set DIALER_TEST_POSTGRES_URL"
     )
 
@@ -69,7 +71,9 @@ class PrivatePostgres:
 
     def stop(self) -> None:
         subprocess.run(
-            self._cmd([str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"]),
+            self._cmd(
+                [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"]
+            ),
             capture_output=True,
             check=False,
         )
@@ -77,14 +81,16 @@ class PrivatePostgres:
 
 
 def start() -> PrivatePostgres:
-    """Initialise and start a throw-away server; raise PostgresUnavailable with the reason if it cannot."""
+    """Initialise and start a throw-away server; raise PostgresUnavailable saying why if not."""
     bindir = find_bindir()
     run_as: str | None = None
     if os.geteuid() == 0:
         try:
             pwd.getpwnam("postgres")
         except KeyError as exc:
-            raise PostgresUnavailable("running as root and no 'postgres' user to run the server") from exc
+            raise PostgresUnavailable(
+                "running as root and no 'postgres' user to run the server"
+            ) from exc
         run_as = "postgres"
     base = Path(tempfile.mkdtemp(prefix="dialer-pg-"))
     datadir = base / "data"
@@ -95,8 +101,16 @@ def start() -> PrivatePostgres:
     server = PrivatePostgres(bindir, datadir, port, user="dialer_test", run_as=run_as)
     init = subprocess.run(
         server._cmd(
-            [str(bindir / "initdb"), "-D", str(datadir), "-U", "dialer_test", "--auth=trust",
-             "--encoding=UTF8", "--no-sync"]
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(datadir),
+                "-U",
+                "dialer_test",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-sync",
+            ]
         ),
         capture_output=True,
         text=True,
@@ -110,8 +124,19 @@ def start() -> PrivatePostgres:
     )
     st = subprocess.run(
         server._cmd(
-            [str(bindir / "pg_ctl"), "-D", str(datadir), "-o", opts, "-l", str(base / "log"), "-w",
-             "-t", "60", "start"]
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(datadir),
+                "-o",
+                opts,
+                "-l",
+                str(base / "log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
         ),
         capture_output=True,
         text=True,
