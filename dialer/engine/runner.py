@@ -1,0 +1,528 @@
+"""The campaign runner: one campaign's calls, seats, pacing and abandon budget, as pure code.
+
+It is fed events and ``now`` and answers with commands; it never reads a clock or does I/O, so the
+daemon (real Asterisk, leads claimed from the database) and the simulator (virtual clock, synthetic
+leads) drive exactly the same code.
+
+Dial step, in two halves so leads can be claimed asynchronously:
+
+1. ``n = runner.dial_demand(now)`` — how many more calls pacing wants now. The ``n`` calls count as
+   requested (ring age 0 in the forecast) until placed or released, so asking again before they
+   are placed does not double the demand.
+2. for each lead obtained: ``runner.call_placed(call_id, lead_id, number, caller_id, now)`` returns
+   the :class:`Originate` to send; ``runner.release_demand(k)`` gives back requests that found no
+   lead. Requests not placed within ``request_ttl_s`` lapse.
+
+Then ``runner.on_event(event, now)`` and ``runner.tick(now)`` return commands. A live answer is
+connected to the longest-idle ready seat at once, else waits up to ``connect_window_s`` for a seat,
+else is abandoned (:class:`PlaySafeHarbour`) and counted. ``next_deadline()`` says when ``tick``
+must run next at the latest. Finished attempts pile up in ``drain_records()``; abandon-ledger
+entries (live answers, abandons) in ``drain_ledger()`` for the daemon to persist, and ``history``
+at construction seeds the ledger after a restart.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dialer.engine.calls import Call, CallOutcome, CallState
+from dialer.engine.events import (
+    AmdResult,
+    AmdStatus,
+    CallAnswered,
+    CallConnected,
+    CallEvent,
+    CallHungUp,
+    CallRinging,
+    Command,
+    ConnectToSeat,
+    CustomerLeftSeat,
+    FailReason,
+    Hangup,
+    Originate,
+    OriginateFailed,
+    PlaySafeHarbour,
+    SeatPhoneDown,
+    SeatPhoneUp,
+    SendToIvr,
+)
+from dialer.engine.seats import SeatBoard, SeatState
+from pacing.budget import AbandonController, BudgetConfig, LedgerEntry, LedgerKind
+from pacing.estimators import OutcomeRates
+from pacing.model import PacingEstimators, Priors
+from pacing.policies import (
+    PacingDecision,
+    PacingSnapshot,
+    Policy,
+    PredictivePolicy,
+    make_policy,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerConfig:
+    """A campaign's pacing-relevant settings."""
+
+    campaign: str = "default"
+    mode: str = "predictive"  # predictive | progressive | ratio:R
+    connect_window_s: float = 2.0
+    ring_timeout_s: float = 20.0
+    amd: bool = False  # wait for an AmdResult after CallAnswered
+    hang_up_machines: bool = True
+    ivr_context: str | None = None  # robot mode: live answers go to this dialplan context
+    max_lines: int | None = None
+    request_ttl_s: float = 10.0
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    priors: Priors = field(default_factory=Priors)
+
+    def __post_init__(self) -> None:
+        if self.connect_window_s <= 0:
+            raise ValueError(f"connect_window_s must be positive, got {self.connect_window_s}")
+        if self.ring_timeout_s < 15:
+            raise ValueError(f"ring_timeout_s must be >= 15 s by law, got {self.ring_timeout_s}")
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """A finished attempt: what happened and when (campaign-clock seconds)."""
+
+    call_id: str
+    lead_id: int | None
+    number: str
+    caller_id: str
+    outcome: CallOutcome
+    placed_at: float
+    ended_at: float
+    answered_at: float | None = None
+    connected_at: float | None = None
+    seat_id: str | None = None
+    cause: int = 0
+
+    @property
+    def ring_s(self) -> float:
+        end = self.answered_at if self.answered_at is not None else self.ended_at
+        return end - self.placed_at
+
+    @property
+    def wait_s(self) -> float:
+        """Answer to connect (or to abandon)."""
+        if self.answered_at is None:
+            return 0.0
+        end = self.connected_at if self.connected_at is not None else self.ended_at
+        return end - self.answered_at
+
+    @property
+    def talk_s(self) -> float:
+        return 0.0 if self.connected_at is None else self.ended_at - self.connected_at
+
+
+_FAIL_OUTCOME = {
+    FailReason.BUSY: (CallState.BUSY, CallOutcome.BUSY),
+    FailReason.NO_ANSWER: (CallState.NO_ANSWER, CallOutcome.NO_ANSWER),
+    FailReason.CONGESTION: (CallState.FAILED, CallOutcome.CONGESTION),
+    FailReason.INVALID_NUMBER: (CallState.FAILED, CallOutcome.INVALID_NUMBER),
+    FailReason.FAILED: (CallState.FAILED, CallOutcome.FAILED),
+}
+
+
+class CampaignRunner:
+    """One campaign's engine core (see module docstring)."""
+
+    def __init__(
+        self,
+        config: RunnerConfig | None = None,
+        *,
+        policy: Policy | None = None,
+        history: Iterable[LedgerEntry] = (),
+    ) -> None:
+        self.config = cfg = config or RunnerConfig()
+        self.policy: Policy = policy or make_policy(cfg.mode)
+        self.estimators = PacingEstimators(
+            cfg.priors,
+            max_ring_s=max(60.0, cfg.ring_timeout_s),
+            connect_window_s=cfg.connect_window_s,
+        )
+        self.controller = AbandonController(cfg.budget, history)
+        self.seats = SeatBoard()
+        self.calls: dict[str, Call] = {}
+        self._ringing: dict[str, float] = {}  # unanswered calls: placed_at
+        self._waiting: dict[str, float] = {}  # live answers without a seat: deadline (FIFO)
+        self._connecting: dict[str, float] = {}  # seat chosen, not yet bridged: deadline
+        self._requests: list[float] = []  # requested, not yet placed: request times
+        # Outcomes enter the hit-rate estimate in placement order, not resolution order: live
+        # answers resolve in ~12 s and no-answers only at the ring timeout, so counting them as
+        # they resolve would overstate the hit rate right after a burst and understate it later.
+        self._outcomes: dict[str, int | None] = {}
+        self._placed_at: dict[str, float] = {}  # placement time of calls with pending outcome
+        self._records: list[AttemptRecord] = []
+        self._ledger: list[LedgerEntry] = []
+        self.last_decision = PacingDecision(calls=0)
+        self.dialling_enabled = True
+
+    # ================================================================== dial step
+    def dial_demand(self, now: float) -> int:
+        """How many more calls to place now (and count them as requested)."""
+        self._lapse_requests(now)
+        if not self.dialling_enabled:
+            return 0
+        decision = self.policy.decide(self.snapshot(now), now)
+        self.last_decision = decision
+        if decision.calls > 0:
+            self._requests.extend([now] * decision.calls)
+        return decision.calls
+
+    def call_placed(
+        self, call_id: str, lead_id: int | None, number: str, caller_id: str, now: float
+    ) -> Originate:
+        """A lead was obtained for a requested call: record the attempt, return its Originate."""
+        if call_id in self.calls:
+            raise ValueError(f"call id {call_id!r} is already in use: attempt ids are never reused")
+        if self._requests:
+            self._requests.pop(0)
+        self.calls[call_id] = Call(call_id, lead_id, number, caller_id, placed_at=now)
+        self._ringing[call_id] = now
+        self._outcomes[call_id] = None
+        self._placed_at[call_id] = now
+        return Originate(
+            call_id=call_id,
+            campaign=self.config.campaign,
+            lead_id=lead_id,
+            number=number,
+            caller_id=caller_id,
+            timeout_s=self.config.ring_timeout_s,
+        )
+
+    def release_demand(self, count: int) -> None:
+        """Give back ``count`` requested calls that will not be placed (no lead, paused...)."""
+        del self._requests[: max(0, count)]
+
+    def _lapse_requests(self, now: float) -> None:
+        ttl = self.config.request_ttl_s
+        while self._requests and self._requests[0] <= now - ttl:
+            self._requests.pop(0)
+
+    def snapshot(self, now: float) -> PacingSnapshot:
+        """What the policy sees now (also used by metrics and plots)."""
+        talk = self.seats.talk_elapsed(now)
+        wrap = self.seats.wrapup_elapsed(now)
+        ring = np.fromiter(self._ringing.values(), np.float64, len(self._ringing))
+        ages = now - ring
+        if self._requests:
+            ages = np.concatenate([ages, np.zeros(len(self._requests))])
+        model = self.estimators.model(now, talk, wrap)
+        unanswered = len(self._ringing) + len(self._requests)
+        lines = unanswered + len(self._waiting) + len(talk)  # talk includes reserved seats
+        room = 10_000 if self.config.max_lines is None else self.config.max_lines - lines
+        at_risk = unanswered * self.last_decision.threshold
+        threshold = self.controller.threshold(now, model.hit, at_risk)
+        idle = self.seats.ready_count
+        if threshold > 0 and isinstance(self.policy, PredictivePolicy):
+            # (a fixed ratio is what the operator chose: it is not second-guessed here)
+            room = min(room, self._budget_proof_room(now, model.hit_upper, idle, unanswered))
+        return PacingSnapshot(
+            idle_seats=idle,
+            talk_elapsed=talk,
+            wrapup_elapsed=wrap,
+            ring_ages=ages,
+            waiting_answers=len(self._waiting),
+            model=model,
+            threshold=threshold,
+            connect_window=self.config.connect_window_s,
+            max_new_calls=max(0, room),
+        )
+
+    def _budget_proof_room(self, now: float, hit: float, idle: int, unanswered: int) -> int:
+        """New calls allowed by the remaining abandon budget, even if the forecast is wrong.
+
+        Lines beyond the idle seats are the only ones that can abandon; if every one of them
+        answered live and found no seat, the abandons would be ~Binomial(extra, hit). Keep
+        ``mean + 2 sd`` of that under the remaining budget (minus one). This binds only while the
+        budget is thin (first minutes, after a burst); later the budget is far larger.
+        """
+        allowed = self.controller.allowed_abandons(now) - 1
+        if allowed <= 0:
+            return max(0, idle - unanswered - len(self._waiting))
+        x = (math.sqrt(1.0 + allowed) - 1.0) ** 2  # largest mean with mean + 2 sqrt(mean) <= a
+        # The hit rate may have jumped since it was estimated (the estimate lags ~20 s and a
+        # list's next segment can answer far better): size for a quarter more, plus 2 points.
+        hit_bound = min(1.0, 1.25 * hit + 0.02)
+        max_extra = int(x / hit_bound)
+        extra_now = max(0, unanswered + len(self._waiting) - idle)
+        return max(max_extra - extra_now, idle - unanswered - len(self._waiting), 0)
+
+    # ================================================================== seats
+    def seat_login(self, seat_id: str, now: float, *, phone_up: bool = True) -> list[Command]:
+        self.seats.add(seat_id)
+        self.seats.move(seat_id, SeatState.READY if phone_up else SeatState.PHONE_DOWN, now)
+        return self._serve_waiting(now)
+
+    def seat_ready(self, seat_id: str, now: float) -> list[Command]:
+        """The agent is ready (wrap-up done, pause over, phone back)."""
+        seat = self.seats.get(seat_id)
+        if seat.state is SeatState.WRAPUP:
+            self.estimators.observe_wrapup(now - seat.since)
+        if seat.state is not SeatState.READY:
+            self.seats.move(seat_id, SeatState.READY, now)
+        return self._serve_waiting(now)
+
+    def seat_pause(self, seat_id: str, reason: str, now: float) -> None:
+        seat = self.seats.get(seat_id)
+        if seat.state is SeatState.WRAPUP:
+            self.estimators.observe_wrapup(now - seat.since)
+        self.seats.move(seat_id, SeatState.PAUSED, now, reason)
+
+    def seat_logout(self, seat_id: str, now: float) -> None:
+        self.seats.move(seat_id, SeatState.LOGGED_OUT, now)
+
+    # ================================================================== events
+    def on_event(self, event: CallEvent, now: float) -> list[Command]:
+        """Apply one normalised event; return the commands it calls for."""
+        match event:
+            case CallRinging(call_id=cid):
+                call = self.calls.get(cid)
+                if call is not None and call.state is CallState.PLACED:
+                    call.move(CallState.RINGING, now)
+                return []
+            case CallAnswered(call_id=cid):
+                call = self._active(cid)
+                if call is None or call.state not in (CallState.PLACED, CallState.RINGING):
+                    return []
+                if self.config.amd:
+                    call.move(CallState.ANSWERED, now)
+                    return []
+                return self._live_answer(call, now)
+            case AmdResult(call_id=cid, status=status):
+                return self._amd(cid, status, now)
+            case CallConnected(call_id=cid, seat_id=seat_id):
+                call = self._active(cid)
+                if call is None or call.state is not CallState.CONNECTING:
+                    return []
+                self._connecting.pop(cid, None)
+                call.move(CallState.CONNECTED, now)
+                self.seats.move(seat_id, SeatState.TALKING, now)
+                return []
+            case CustomerLeftSeat(call_id=cid):
+                return self._customer_gone(cid, now, 16)
+            case CallHungUp(call_id=cid, cause=cause):
+                return self._customer_gone(cid, now, cause)
+            case OriginateFailed(call_id=cid, reason=reason, cause=cause):
+                call = self._active(cid)
+                if call is None:
+                    return []
+                state, outcome = _FAIL_OUTCOME[reason]
+                if call.state not in (CallState.PLACED, CallState.RINGING):
+                    return []
+                self._ringing.pop(cid, None)
+                call.cause = cause
+                call.move(state, now)
+                self.estimators.fail_delay.observe(now - call.placed_at)
+                self._resolved(cid, OutcomeRates.OTHER)
+                self._finish(call, outcome)
+                return []
+            case SeatPhoneUp(seat_id=seat_id):
+                seat = self.seats.get(seat_id)
+                if seat.state is SeatState.PHONE_DOWN:
+                    self.seats.move(seat_id, SeatState.READY, now)
+                    return self._serve_waiting(now)
+                return []
+            case SeatPhoneDown(seat_id=seat_id):
+                seat = self.seats.get(seat_id)
+                if seat.state not in (SeatState.LOGGED_OUT, SeatState.PHONE_DOWN):
+                    self.seats.move(seat_id, SeatState.PHONE_DOWN, now)
+                return []
+        raise TypeError(f"not a call event: {event!r}")
+
+    def tick(self, now: float) -> list[Command]:
+        """Abandon live answers whose connect window is over; lapse stale dial requests."""
+        self._lapse_requests(now)
+        out: list[Command] = []
+        for table in (self._waiting, self._connecting):
+            while table:
+                cid, deadline = next(iter(table.items()))
+                if deadline > now:
+                    break
+                del table[cid]
+                out.append(self._abandon(self.calls[cid], now))
+        return out
+
+    def next_deadline(self) -> float | None:
+        """The earliest connect-window end; ``tick`` must run then."""
+        times = [next(iter(t.values())) for t in (self._waiting, self._connecting) if t]
+        return min(times) if times else None
+
+    # ================================================================== outputs
+    def drain_records(self) -> list[AttemptRecord]:
+        out, self._records = self._records, []
+        return out
+
+    def drain_ledger(self) -> list[LedgerEntry]:
+        out, self._ledger = self._ledger, []
+        return out
+
+    @property
+    def lines_in_use(self) -> int:
+        return len(self.calls)
+
+    @property
+    def ringing_count(self) -> int:
+        return len(self._ringing)
+
+    # ================================================================== internals
+    def _active(self, call_id: str) -> Call | None:
+        return self.calls.get(call_id)
+
+    def _amd(self, cid: str, status: AmdStatus, now: float) -> list[Command]:
+        call = self._active(cid)
+        if call is None:
+            return []
+        if call.state in (CallState.PLACED, CallState.RINGING):
+            call.move(CallState.ANSWERED, now)
+        if call.state is not CallState.ANSWERED:
+            return []
+        if status in (AmdStatus.HUMAN, AmdStatus.NOTSURE):
+            return self._live_answer(call, now)
+        if status is AmdStatus.HANGUP:
+            return self._customer_gone(cid, now, 16)
+        self._ringing.pop(cid, None)
+        self.estimators.answer_delay.observe(now - call.placed_at)
+        self._resolved(cid, OutcomeRates.MACHINE)
+        call.move(CallState.MACHINE_HANDLED, now)
+        self._finish(call, CallOutcome.MACHINE)
+        return [Hangup(cid, "machine")] if self.config.hang_up_machines else []
+
+    def _live_answer(self, call: Call, now: float) -> list[Command]:
+        self._ringing.pop(call.call_id, None)
+        self.estimators.answer_delay.observe(now - call.placed_at)
+        self._resolved(call.call_id, OutcomeRates.HUMAN)
+        self._ledger_add(LedgerEntry(now, LedgerKind.LIVE_ANSWER))
+        call.move(CallState.LIVE, now)
+        if self.config.ivr_context is not None:  # robot mode: no seat needed
+            call.move(CallState.ENDED, now)
+            self._finish(call, CallOutcome.ROBOT)
+            return [SendToIvr(call.call_id, self.config.ivr_context)]
+        call.deadline = now + self.config.connect_window_s
+        if self._waiting:  # earlier live answers take seats first
+            self._waiting[call.call_id] = call.deadline
+            return []
+        seat = self.seats.longest_idle()
+        if seat is None:
+            self._waiting[call.call_id] = call.deadline
+            return []
+        return [self._connect(call, seat.seat_id, now)]
+
+    def _connect(self, call: Call, seat_id: str, now: float) -> ConnectToSeat:
+        call.move(CallState.CONNECTING, now)
+        call.seat_id = seat_id
+        self.seats.move(seat_id, SeatState.RESERVED, now)
+        self.seats.get(seat_id).call_id = call.call_id
+        self._connecting[call.call_id] = call.deadline if call.deadline is not None else now
+        return ConnectToSeat(call.call_id, seat_id)
+
+    def _serve_waiting(self, now: float) -> list[Command]:
+        out: list[Command] = []
+        while self._waiting:
+            seat = self.seats.longest_idle()
+            if seat is None:
+                break
+            cid = next(iter(self._waiting))
+            del self._waiting[cid]
+            out.append(self._connect(self.calls[cid], seat.seat_id, now))
+        return out
+
+    def _abandon(self, call: Call, now: float) -> PlaySafeHarbour:
+        if call.seat_id is not None and call.state is CallState.CONNECTING:
+            seat = self.seats.get(call.seat_id)
+            if seat.state is SeatState.RESERVED:
+                self.seats.move(call.seat_id, SeatState.READY, now)
+            call.seat_id = None
+        call.move(CallState.ABANDONED, now)
+        self._ledger_add(LedgerEntry(now, LedgerKind.ABANDON))
+        self._finish(call, CallOutcome.ABANDONED)
+        return PlaySafeHarbour(call.call_id)
+
+    def _customer_gone(self, cid: str, now: float, cause: int) -> list[Command]:
+        call = self._active(cid)
+        if call is None:
+            return []
+        call.cause = cause
+        if call.state is CallState.CONNECTED:
+            seat_id = call.seat_id
+            call.move(CallState.ENDED, now)
+            if call.connected_at is not None:
+                self.estimators.observe_talk(now - call.connected_at)
+            if seat_id is not None and self.seats.get(seat_id).state is SeatState.TALKING:
+                self.seats.move(seat_id, SeatState.WRAPUP, now)
+            self._finish(call, CallOutcome.HUMAN)
+            return []
+        if call.state in (CallState.LIVE, CallState.CONNECTING):
+            # Hung up before a seat took the call: counted as an abandon (the safe side).
+            self._waiting.pop(cid, None)
+            self._connecting.pop(cid, None)
+            if call.seat_id is not None:
+                if self.seats.get(call.seat_id).state is SeatState.RESERVED:
+                    self.seats.move(call.seat_id, SeatState.READY, now)
+                call.seat_id = None
+            call.move(CallState.ENDED, now)
+            self._ledger_add(LedgerEntry(now, LedgerKind.ABANDON))
+            self._finish(call, CallOutcome.CUSTOMER_HANGUP)
+            return self._serve_waiting(now)
+        if call.state is CallState.ANSWERED:
+            call.move(CallState.ENDED, now)
+            self._finish(call, CallOutcome.CUSTOMER_HANGUP)
+            return []
+        if call.state in (CallState.PLACED, CallState.RINGING):
+            self._ringing.pop(cid, None)
+            call.move(CallState.FAILED, now)
+            self.estimators.fail_delay.observe(now - call.placed_at)
+            self._resolved(cid, OutcomeRates.OTHER)
+            self._finish(call, CallOutcome.FAILED)
+        return []
+
+    def _resolved(self, call_id: str, outcome: int) -> None:
+        """Note a dial's outcome; feed the rate estimate every outcome whose elders are known."""
+        outcomes = self._outcomes
+        if call_id not in outcomes:
+            return
+        outcomes[call_id] = outcome
+        rates = self.estimators.rates
+        # A call the adapter lost track of (dropped without an event) must not stall the
+        # estimate: outcomes still unknown long after the ring timeout count as no contact.
+        stale = self._placed_at[call_id] - 3.0 * self.config.ring_timeout_s - 60.0
+        while outcomes:
+            first = next(iter(outcomes))
+            known = outcomes[first]
+            if known is None:
+                if self._placed_at[first] > stale:
+                    break
+                known = OutcomeRates.OTHER
+            del outcomes[first]
+            del self._placed_at[first]
+            rates.observe(known)
+
+    def _ledger_add(self, entry: LedgerEntry) -> None:
+        self.controller.record(entry)
+        self._ledger.append(entry)
+
+    def _finish(self, call: Call, outcome: CallOutcome) -> None:
+        if call.call_id in self._outcomes and self._outcomes[call.call_id] is None:
+            self._resolved(call.call_id, OutcomeRates.OTHER)
+        self.calls.pop(call.call_id, None)
+        self._records.append(
+            AttemptRecord(
+                call_id=call.call_id,
+                lead_id=call.lead_id,
+                number=call.number,
+                caller_id=call.caller_id,
+                outcome=outcome,
+                placed_at=call.placed_at,
+                ended_at=call.ended_at if call.ended_at is not None else math.nan,
+                answered_at=call.answered_at,
+                connected_at=call.connected_at,
+                seat_id=call.seat_id,
+                cause=call.cause,
+            )
+        )

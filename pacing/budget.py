@@ -1,0 +1,156 @@
+"""Abandon budget: keeps the cumulative abandon rate over the regulatory window under the cap.
+
+The ledger counts live answers and abandons in the rolling window (24 h in the UK, 30 days in the
+US). The number of abandons still allowed is ``floor(cap * answers) - abandons``: with 10 live
+answers and a 3 % cap that is zero, so a new campaign dials progressively until it has earned
+budget (the "first minutes" problem).
+
+The controller turns the ledger into the predictive policy's risk threshold (max probability that
+a new call is answered live and abandoned):
+
+- **set-point** below the cap, with a safety margin that shrinks as evidence (live answers) grows;
+- **integral gain**, a stochastic-approximation loop that converges where the realised abandon
+  share equals the set-point, correcting the model's bias whichever way it goes;
+- **progressive fallback** while the remaining budget is thin (fewer than ``min_budget`` abandons
+  plus what the calls already in flight may still cost);
+- **circuit breaker**: after a burst of abandons in a short time, progressive for a cool-down.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class LedgerKind(StrEnum):
+    LIVE_ANSWER = "live_answer"
+    ABANDON = "abandon"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One live answer or one abandon at ``at`` (seconds on the campaign's clock)."""
+
+    at: float
+    kind: LedgerKind
+
+
+class AbandonLedger:
+    """Rolling-window counts of live answers and abandons."""
+
+    def __init__(self, window_s: float) -> None:
+        if window_s <= 0:
+            raise ValueError(f"abandon window must be positive, got {window_s}")
+        self.window_s = window_s
+        self._answers: deque[float] = deque()
+        self._abandons: deque[float] = deque()
+
+    def record(self, entry: LedgerEntry) -> None:
+        (self._abandons if entry.kind is LedgerKind.ABANDON else self._answers).append(entry.at)
+
+    def _prune(self, now: float) -> None:
+        start = now - self.window_s
+        for q in (self._answers, self._abandons):
+            while q and q[0] <= start:
+                q.popleft()
+
+    def counts(self, now: float) -> tuple[int, int]:
+        """(live answers, abandons) in the window ending at ``now``."""
+        self._prune(now)
+        return len(self._answers), len(self._abandons)
+
+    def abandons_since(self, since: float) -> int:
+        count = 0
+        for t in reversed(self._abandons):
+            if t <= since:
+                break
+            count += 1
+        return count
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetConfig:
+    cap: float = 0.03
+    window_s: float = 86_400.0
+    setpoint: float = 0.92  # aim at this share of the cap once evidence is large
+    margin_scale: float = 2.5  # extra margin ~ margin_scale / sqrt(answers) of the cap
+    min_budget: float = 2.0  # abandons that must remain allowed before taking risk
+    initial_gain: float = 1.0
+    soft_budget: float = 3.0  # the threshold eases off over this many abandons of headroom
+    gain_step: float = 0.05  # integral step per abandon (log scale)
+    breaker_window_s: float = 60.0
+    breaker_abandons: int = 4  # more than this many (and above 3x expected) trips the breaker
+    breaker_cooldown_s: float = 120.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.cap < 1:
+            raise ValueError(f"abandon cap must be in (0, 1), got {self.cap}")
+        if not 0 < self.setpoint <= 1:
+            raise ValueError(f"set-point must be in (0, 1], got {self.setpoint}")
+
+
+class AbandonController:
+    """Turns the abandon ledger into the pacing risk threshold (0 = dial progressively)."""
+
+    def __init__(self, config: BudgetConfig | None = None, history: Iterable[LedgerEntry] = ()):
+        self.config = config or BudgetConfig()
+        self.ledger = AbandonLedger(self.config.window_s)
+        self._log_gain = math.log(self.config.initial_gain)
+        self._breaker_until = -math.inf
+        self.last_reason = "start"
+        for entry in history:
+            self.ledger.record(entry)
+
+    def record(self, entry: LedgerEntry) -> None:
+        """Feed one live answer or abandon; moves the integral gain."""
+        self.ledger.record(entry)
+        c = self.config
+        target = c.cap * c.setpoint
+        # Drift is zero exactly when abandons / live answers == target (abandons are also
+        # live answers: both entries are recorded for an abandoned call).
+        if entry.kind is LedgerKind.ABANDON:
+            self._log_gain -= c.gain_step
+        else:
+            self._log_gain += c.gain_step * target
+        self._log_gain = min(max(self._log_gain, -3.0), 2.0)
+
+    def allowed_abandons(self, now: float) -> int:
+        """``floor(cap * live answers) - abandons`` over the window (may be negative)."""
+        answers, abandons = self.ledger.counts(now)
+        return math.floor(self.config.cap * answers + 1e-9) - abandons
+
+    def target_rate(self, now: float) -> float:
+        """Abandon share aimed at: below the cap by a margin that shrinks with evidence."""
+        answers, _ = self.ledger.counts(now)
+        c = self.config
+        margin = min(0.6, c.margin_scale / math.sqrt(answers + 1.0))
+        return c.cap * max(0.2, c.setpoint - margin)
+
+    def threshold(self, now: float, hit: float, at_risk: float = 0.0) -> float:
+        """Risk threshold for a new call now; 0 means fall back to progressive.
+
+        ``hit`` is the live-answer rate per dial; ``at_risk`` the abandons the calls already in
+        flight may still cost (expected), so budget is kept for them.
+        """
+        c = self.config
+        allowed = self.allowed_abandons(now)
+        if now < self._breaker_until:
+            self.last_reason = "breaker"
+            return 0.0
+        recent = self.ledger.abandons_since(now - c.breaker_window_s)
+        if recent > c.breaker_abandons and recent > 3.0 * (at_risk + 1.0):
+            self._breaker_until = now + c.breaker_cooldown_s
+            self.last_reason = "breaker"
+            return 0.0
+        headroom = allowed - c.min_budget - 3.0 * at_risk
+        if headroom < 0:
+            self.last_reason = "budget"
+            return 0.0
+        self.last_reason = "predictive"
+        # A call's risk threshold: the target abandon share per live answer, scaled by the hit
+        # rate (risk is per dial), corrected by the integral gain.
+        ease = min(1.0, (headroom + 1.0) / c.soft_budget)
+        return hit * self.target_rate(now) * math.exp(self._log_gain) * ease

@@ -1,0 +1,193 @@
+"""Online estimators the pacing policy learns from: outcome rates and duration distributions.
+
+Every estimator starts from a prior (so the first minutes of a campaign are paced sensibly and
+conservatively) and forgets old evidence (so a regime change — the hit rate collapses, talk time
+doubles — shows up within a few hundred observations, not hours).
+
+- :class:`OutcomeRates`: per-dial probabilities of a live (human) answer, a machine and everything
+  else, as a Dirichlet posterior with exponential forgetting. ``human_bounds`` gives credible
+  bounds; the upper one is used where over-estimating answers is the safe side.
+- :class:`DurationEstimator`: a distribution of durations (talk time, wrap-up time, answer delay,
+  failure delay) on a fixed time grid, estimated by a weighted Kaplan-Meier product-limit estimator
+  over the recent window of completed durations (events) and the durations still running
+  (right-censored: a seat talking for 400 s so far tells us its talk time is *at least* 400 s).
+  Recent observations weigh more (geometric weights by recency), and pseudo-observations drawn from
+  the prior keep small samples sane.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class DistributionPrior:
+    """A lognormal prior given by its mean and standard deviation (seconds), and its weight.
+
+    ``weight`` is how many real observations the prior is worth.
+    """
+
+    mean: float
+    sd: float
+    weight: float = 8.0
+
+    def __post_init__(self) -> None:
+        if self.mean <= 0 or self.sd < 0 or self.weight < 0:
+            raise ValueError(f"prior needs mean > 0, sd >= 0, weight >= 0; got {self}")
+
+    def pseudo_samples(self, n: int = 24) -> FloatArray:
+        """``n`` equally weighted quantiles of the lognormal prior."""
+        if self.sd == 0:
+            return np.full(n, self.mean)
+        sigma2 = math.log(1.0 + (self.sd / self.mean) ** 2)
+        mu = math.log(self.mean) - sigma2 / 2
+        from scipy.special import ndtri
+
+        u = (np.arange(n) + 0.5) / n
+        return np.asarray(np.exp(mu + math.sqrt(sigma2) * ndtri(u)), dtype=np.float64)
+
+
+class OutcomeRates:
+    """Per-dial probabilities of human answer, machine answer and no contact, with forgetting.
+
+    A Dirichlet posterior whose counts decay by ``1 - 1/memory`` at every observation: the estimate
+    weighs the last ~``memory`` dials. ``prior`` gives the starting probabilities, worth
+    ``prior_strength`` dials.
+    """
+
+    HUMAN, MACHINE, OTHER = 0, 1, 2
+
+    def __init__(
+        self,
+        prior: tuple[float, float, float] = (0.2, 0.1, 0.7),
+        prior_strength: float = 10.0,
+        memory: float = 250.0,
+    ) -> None:
+        total = sum(prior)
+        if total <= 0 or min(prior) < 0 or prior_strength <= 0 or memory < 2:
+            raise ValueError("outcome prior must be non-negative, strength > 0, memory >= 2")
+        self._prior = np.array(prior, dtype=np.float64) / total * prior_strength
+        self._counts = np.zeros(3)
+        self._decay = 1.0 - 1.0 / memory
+        self.observations = 0
+
+    def observe(self, outcome: int) -> None:
+        """Record one resolved dial: ``HUMAN``, ``MACHINE`` or ``OTHER``."""
+        self._counts *= self._decay
+        self._counts[outcome] += 1.0
+        self.observations += 1
+
+    def _alpha(self) -> FloatArray:
+        return self._counts + self._prior
+
+    @property
+    def human(self) -> float:
+        """Posterior mean of the live-answer (hit) rate per dial."""
+        a = self._alpha()
+        return float(a[0] / a.sum())
+
+    @property
+    def machine(self) -> float:
+        a = self._alpha()
+        return float(a[1] / a.sum())
+
+    def human_bounds(self, z: float = 1.0) -> tuple[float, float]:
+        """Mean -/+ ``z`` posterior standard deviations of the hit rate, clipped to (0, 1)."""
+        a = self._alpha()
+        a0 = float(a.sum())
+        m = float(a[0]) / a0
+        sd = math.sqrt(m * (1 - m) / (a0 + 1))
+        return max(1e-4, m - z * sd), min(1.0, m + z * sd)
+
+    @property
+    def evidence(self) -> float:
+        """Effective number of dials behind the estimate (decayed count)."""
+        return float(self._counts.sum())
+
+
+class DurationEstimator:
+    """A duration distribution on a grid, from recent completed and still-running durations.
+
+    ``survival_table(censored)`` returns ``S`` with ``S[i] = P(T > i * step)`` for
+    ``i = 0 .. bins``; beyond the grid the survival is held flat (conservative for seats: a very
+    long call is not expected to end). The table is recomputed only when asked with new data
+    (callers cache it per decision interval).
+    """
+
+    def __init__(
+        self,
+        prior: DistributionPrior,
+        step: float,
+        bins: int,
+        window: int = 300,
+        half_life: float = 120.0,
+    ) -> None:
+        if step <= 0 or bins < 2 or window < 1 or half_life <= 0:
+            raise ValueError("duration estimator needs step > 0, bins >= 2, window >= 1")
+        self.step = step
+        self.bins = bins
+        self.prior = prior
+        self._samples: deque[float] = deque(maxlen=window)
+        self._half_life = half_life
+        prior_x = prior.pseudo_samples()
+        self._prior_idx = self._index(prior_x)
+        self._prior_w = np.full(prior_x.size, prior.weight / prior_x.size)
+        self._recency = 0.5 ** (np.arange(window)[::-1] / half_life)  # oldest first
+        self.count = 0
+
+    def _index(self, x: FloatArray) -> NDArray[np.intp]:
+        return np.minimum((np.maximum(x, 0.0) / self.step).astype(np.intp), self.bins - 1)
+
+    def observe(self, duration: float) -> None:
+        """Record one completed duration (seconds)."""
+        self._samples.append(max(0.0, float(duration)))
+        self.count += 1
+
+    def mean(self) -> float:
+        """Recency-weighted mean of completed durations, shrunk toward the prior mean."""
+        n = len(self._samples)
+        if n == 0:
+            return self.prior.mean
+        w = self._recency[-n:]
+        x = np.fromiter(self._samples, np.float64, n)
+        return float((w @ x + self.prior.weight * self.prior.mean) / (w.sum() + self.prior.weight))
+
+    def survival_table(self, censored: FloatArray | None = None) -> FloatArray:
+        """Weighted Kaplan-Meier survival on the grid: ``S[i] = P(T > i*step)``, ``S[0] = 1``."""
+        n = len(self._samples)
+        bins = self.bins
+        if n:
+            x = np.fromiter(self._samples, np.float64, n)
+            ev_idx = np.concatenate([self._index(x), self._prior_idx])
+            ev_w = np.concatenate([self._recency[-n:], self._prior_w])
+        else:
+            ev_idx, ev_w = self._prior_idx, self._prior_w
+        deaths: FloatArray = np.bincount(ev_idx, weights=ev_w, minlength=bins).astype(np.float64)
+        removed = deaths.copy()
+        if censored is not None and censored.size:
+            # A running duration weighs like a fresh observation: it is the newest evidence.
+            c = np.bincount(self._index(censored), minlength=bins).astype(np.float64)
+            removed += c
+        total = removed.sum()
+        at_risk = total - np.concatenate(([0.0], np.cumsum(removed)[:-1]))
+        hazard = deaths / np.where(at_risk > 1e-12, at_risk, 1.0)
+        surv = np.empty(bins + 1)
+        surv[0] = 1.0
+        np.cumprod(1.0 - np.minimum(np.maximum(hazard, 0.0), 1.0), out=surv[1:])
+        return surv
+
+
+def survival_at(table: FloatArray, step: float, t: FloatArray) -> FloatArray:
+    """Look ``P(T > t)`` up in a survival table (grid step ``step``), linearly interpolated."""
+    pos = np.minimum(np.maximum(t * (1.0 / step), 0.0), table.size - 1.000001)
+    i = pos.astype(np.intp)
+    frac = pos - i
+    lo = table[i]
+    return lo + (table[i + 1] - lo) * frac

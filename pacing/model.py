@@ -1,0 +1,209 @@
+"""The campaign's learned model: estimators in, survival tables for the policy out.
+
+:class:`PacingEstimators` is fed by the campaign runner (each resolved dial, each talk and wrap-up
+duration) and hands the policy a :class:`PacingModel`: immutable tables on time grids, cached and
+rebuilt at most every ``refresh_s`` seconds of campaign time, so one pacing decision only does
+vectorised look-ups.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pacing.estimators import (
+    DistributionPrior,
+    DurationEstimator,
+    FloatArray,
+    OutcomeRates,
+    survival_at,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Priors:
+    """What the campaign expects before it has seen a call (conservative defaults)."""
+
+    hit: float = 0.2
+    machine: float = 0.05
+    strength: float = 10.0
+    talk: DistributionPrior = field(default_factory=lambda: DistributionPrior(150.0, 120.0, 8.0))
+    wrapup: DistributionPrior = field(default_factory=lambda: DistributionPrior(10.0, 5.0, 8.0))
+    answer_delay: DistributionPrior = field(
+        default_factory=lambda: DistributionPrior(12.0, 6.0, 8.0)
+    )
+    fail_delay: DistributionPrior = field(default_factory=lambda: DistributionPrior(10.0, 8.0, 8.0))
+
+
+@dataclass(slots=True)
+class PacingModel:
+    """Rates and look-up tables at one moment; everything the predictive policy reads.
+
+    The conditional tables are precomputed on the grids when the model is built, so a decision
+    only turns elapsed times into grid indices and gathers rows: ``talk_free[i, j]`` is the chance
+    a seat that has talked for ``i * talk_step`` seconds is free (talk over and wrap-up done)
+    within ``within[j]`` seconds; ``wrap_free`` the same for a seat in wrap-up; ``ring_gain[i, j]``
+    the chance a call answered at all answers between ring age ``i * ring_step`` and
+    ``+ horizons[j]``, unconditioned (divided by the alive share at decision time, because that
+    share depends on the hit rate, which moves with every dial).
+    """
+
+    hit: float  # posterior mean of P(live answer) per dial
+    hit_upper: float  # credible upper bound, used where more answers is the safe side
+    machine: float
+    horizons: FloatArray  # answer-delay quantiles at (j + 0.5) / J
+    fractions: FloatArray  # (j + 0.5) / J
+    within: FloatArray  # horizons + connect window
+    talk_step: float
+    talk_free: FloatArray  # (talk bins, J)
+    wrap_step: float
+    wrap_free: FloatArray  # (wrap bins, J)
+    ring_step: float
+    answer_surv: FloatArray  # P(answer delay > t) among answered calls, on the ring grid
+    fail_surv: FloatArray  # P(failure delay > t) among calls that fail or ring out
+    ring_gain: FloatArray  # (ring bins, J): S_a(a) - S_a(a + h_j)
+    talk_mean: float
+    wrap_mean: float
+
+    def seat_free_talking(self, elapsed: FloatArray) -> FloatArray:
+        """P(a seat talking for ``elapsed`` s is free within each horizon), shape (J, n)."""
+        return self.talk_free[_grid(elapsed, self.talk_step, self.talk_free.shape[0])].T
+
+    def seat_free_wrapup(self, elapsed: FloatArray) -> FloatArray:
+        """P(a seat in wrap-up for ``elapsed`` s is ready within each horizon), shape (J, n)."""
+        return self.wrap_free[_grid(elapsed, self.wrap_step, self.wrap_free.shape[0])].T
+
+    def live_answer_by(self, ring_age: FloatArray) -> FloatArray:
+        """P(an unanswered call of ring age ``a`` is a live answer within each horizon), (J, n).
+
+        Conditioned on the call still being alive at age ``a``: the answered share decays with the
+        answer-delay survival, the failing share with the failure-delay survival.
+        """
+        hit = self.hit_upper
+        answered = min(1.0, hit + self.machine)
+        i = _grid(ring_age, self.ring_step, self.ring_gain.shape[0])
+        alive = answered * self.answer_surv[i] + (1.0 - answered) * self.fail_surv[i]
+        scale = np.where(alive > 1e-9, hit / np.maximum(alive, 1e-9), 0.0)
+        return np.minimum(self.ring_gain[i] * scale[:, None], 1.0).T
+
+
+def _grid(t: FloatArray, step: float, size: int) -> NDArray[np.intp]:
+    return np.minimum((np.maximum(t, 0.0) * (1.0 / step)).astype(np.intp), size - 1)
+
+
+def _conditional_table(
+    surv: FloatArray, step: float, shift: FloatArray, if_gone: float
+) -> FloatArray:
+    """``T[i, j] = 1 - S(i*step + shift_j) / S(i*step)``: done within shift_j, given i*step."""
+    t = np.arange(surv.size - 1, dtype=np.float64) * step
+    s_now = surv[:-1]
+    s_then = survival_at(surv, step, t[:, None] + shift[None, :])
+    gone = s_now <= 1e-9
+    q = 1.0 - s_then / np.where(gone, 1.0, s_now)[:, None]
+    q[gone, :] = if_gone
+    return np.minimum(np.maximum(q, 0.0), 1.0)
+
+
+class PacingEstimators:
+    """All online estimates of one campaign, and the cached :class:`PacingModel` built from them."""
+
+    def __init__(
+        self,
+        priors: Priors | None = None,
+        *,
+        max_ring_s: float = 60.0,
+        horizons: int = 8,
+        refresh_s: float = 15.0,
+        rate_memory: float = 500.0,
+        connect_window_s: float = 2.0,
+        hit_z: float = 0.5,
+    ) -> None:
+        p = priors or Priors()
+        self.priors = p
+        self.rates = OutcomeRates(
+            (p.hit, p.machine, max(1e-3, 1.0 - p.hit - p.machine)), p.strength, rate_memory
+        )
+        ring_bins = math.ceil(max_ring_s / 0.25) + 2
+        self.talk = DurationEstimator(p.talk, step=2.0, bins=2048, window=400, half_life=150)
+        self.wrapup = DurationEstimator(p.wrapup, step=1.0, bins=600, window=200, half_life=80)
+        self.answer_delay = DurationEstimator(p.answer_delay, 0.25, ring_bins, 300, 120)
+        self.fail_delay = DurationEstimator(p.fail_delay, 0.25, ring_bins, 300, 120)
+        self._j = horizons
+        self._connect_window = connect_window_s
+        self.hit_z = hit_z  # posterior sds added to the hit rate where more answers is safer
+        self._refresh_s = refresh_s
+        self._model: PacingModel | None = None
+        self._built_at = -math.inf
+
+    # ------------------------------------------------------------------ observations
+    def observe_live_answer(self, delay: float) -> None:
+        self.rates.observe(OutcomeRates.HUMAN)
+        self.answer_delay.observe(delay)
+
+    def observe_machine(self, delay: float) -> None:
+        self.rates.observe(OutcomeRates.MACHINE)
+        self.answer_delay.observe(delay)
+
+    def observe_no_contact(self, delay: float) -> None:
+        """A dial that failed, was busy or rang out after ``delay`` seconds."""
+        self.rates.observe(OutcomeRates.OTHER)
+        self.fail_delay.observe(delay)
+
+    def observe_talk(self, seconds: float) -> None:
+        self.talk.observe(seconds)
+
+    def observe_wrapup(self, seconds: float) -> None:
+        self.wrapup.observe(seconds)
+
+    # ------------------------------------------------------------------ model
+    def model(
+        self, now: float, talk_elapsed: FloatArray, wrapup_elapsed: FloatArray
+    ) -> PacingModel:
+        """The model for a decision at ``now``; tables are rebuilt every ``refresh_s`` seconds."""
+        _, hi = self.rates.human_bounds(self.hit_z)
+        if self._model is None or now - self._built_at >= self._refresh_s:
+            answer_surv = self.answer_delay.survival_table()
+            cdf = 1.0 - answer_surv
+            fractions = (np.arange(self._j) + 0.5) / self._j
+            # Quantiles among answered calls: the first grid point where the cdf reaches q.
+            top = max(float(cdf[-1]), 1e-9)
+            idx = np.searchsorted(cdf, fractions * top)
+            step = self.answer_delay.step
+            horizons = (np.minimum(idx, cdf.size - 1) * step).astype(np.float64)
+            within = horizons + self._connect_window
+            wrap_mean = self.wrapup.mean()
+            wrap_surv = self.wrapup.survival_table(wrapup_elapsed)
+            # (all tables are rebuilt together: at 15 s intervals this costs ~1 ms)
+            ring_t = np.arange(answer_surv.size, dtype=np.float64) * step
+            self._model = PacingModel(
+                hit=self.rates.human,
+                hit_upper=hi,
+                machine=self.rates.machine,
+                horizons=horizons,
+                fractions=fractions,
+                within=within,
+                talk_step=self.talk.step,
+                talk_free=_conditional_table(
+                    self.talk.survival_table(talk_elapsed), self.talk.step, within - wrap_mean, 0.0
+                ),
+                wrap_step=self.wrapup.step,
+                wrap_free=_conditional_table(wrap_surv, self.wrapup.step, within, 1.0),
+                ring_step=step,
+                answer_surv=answer_surv,
+                fail_surv=self.fail_delay.survival_table(),
+                ring_gain=answer_surv[:, None]
+                - survival_at(answer_surv, step, ring_t[:, None] + horizons[None, :]),
+                talk_mean=self.talk.mean(),
+                wrap_mean=wrap_mean,
+            )
+            self._built_at = now
+            return self._model
+        m = self._model
+        if m.hit_upper != hi:
+            # Rates move with every dial; the tables only every refresh. (Updated in place: a
+            # model is read by the decision it was built for, never kept.)
+            m.hit, m.hit_upper, m.machine = self.rates.human, hi, self.rates.machine
+        return m

@@ -1,0 +1,185 @@
+"""The campaign runner: connect, wait, abandon, machines, dial demand, ledger and records."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialer.engine.calls import CallOutcome
+from dialer.engine.events import (
+    AmdResult,
+    AmdStatus,
+    CallAnswered,
+    CallConnected,
+    ConnectToSeat,
+    CustomerLeftSeat,
+    FailReason,
+    Hangup,
+    OriginateFailed,
+    PlaySafeHarbour,
+)
+from dialer.engine.runner import CampaignRunner, RunnerConfig
+from dialer.engine.seats import SeatState
+from pacing.budget import LedgerEntry, LedgerKind
+
+
+def _runner(mode: str = "progressive", **kw) -> CampaignRunner:
+    return CampaignRunner(RunnerConfig(campaign="c1", mode=mode, **kw))
+
+
+def _place(r: CampaignRunner, cid: str, now: float = 0.0) -> None:
+    r.call_placed(cid, 1, "+15550001", "+15550002", now)
+
+
+def test_live_answer_goes_to_the_longest_idle_seat() -> None:
+    r = _runner()
+    r.seat_login("s1", 0.0)
+    r.seat_login("s2", 1.0)
+    _place(r, "a")
+    cmds = r.on_event(CallAnswered("a"), 10.0)
+    assert cmds == [ConnectToSeat("a", "s1")]
+    r.on_event(CallConnected("a", "s1"), 10.2)
+    assert r.seats.get("s1").state is SeatState.TALKING
+    r.on_event(CustomerLeftSeat("a", "s1"), 70.0)
+    assert r.seats.get("s1").state is SeatState.WRAPUP
+    (rec,) = r.drain_records()
+    assert rec.outcome is CallOutcome.HUMAN and rec.talk_s == pytest.approx(59.8)
+    assert [e.kind for e in r.drain_ledger()] == [LedgerKind.LIVE_ANSWER]
+
+
+def test_answer_waits_for_a_seat_within_the_connect_window() -> None:
+    r = _runner()
+    r.seat_login("s1", 0.0)
+    r.on_event(CallConnected("x", "s1"), 0.0)  # unknown call: ignored
+    _place(r, "a")
+    _place(r, "b")
+    r.on_event(CallAnswered("a"), 5.0)
+    r.on_event(CallConnected("a", "s1"), 5.1)
+    assert r.on_event(CallAnswered("b"), 6.0) == []
+    assert r.next_deadline() == pytest.approx(8.0)
+    r.on_event(CustomerLeftSeat("a", "s1"), 7.0)
+    assert r.seat_ready("s1", 7.5) == [ConnectToSeat("b", "s1")]
+    r.on_event(CallConnected("b", "s1"), 7.6)
+    assert r.tick(9.0) == []
+    assert r.seats.get("s1").state is SeatState.TALKING
+
+
+def test_a_connect_that_does_not_complete_in_time_is_abandoned() -> None:
+    r = _runner()
+    r.seat_login("s1", 0.0)
+    _place(r, "a")
+    assert r.on_event(CallAnswered("a"), 5.0) == [ConnectToSeat("a", "s1")]
+    assert r.tick(7.0) == [PlaySafeHarbour("a")]  # the bridge never came up
+    assert r.seats.get("s1").state is SeatState.READY
+    assert r.drain_records()[0].outcome is CallOutcome.ABANDONED
+
+
+def test_no_seat_in_time_is_an_abandon_with_safe_harbour() -> None:
+    r = _runner()
+    _place(r, "a")
+    r.on_event(CallAnswered("a"), 5.0)
+    assert r.tick(6.9) == []
+    assert r.tick(7.0) == [PlaySafeHarbour("a")]
+    (rec,) = r.drain_records()
+    assert rec.outcome is CallOutcome.ABANDONED
+    assert [e.kind for e in r.drain_ledger()] == [LedgerKind.LIVE_ANSWER, LedgerKind.ABANDON]
+    assert r.controller.ledger.counts(8.0) == (1, 1)
+
+
+def test_machines_are_hung_up_with_amd() -> None:
+    r = _runner(amd=True)
+    r.seat_login("s1", 0.0)
+    _place(r, "m")
+    assert r.on_event(CallAnswered("m"), 3.0) == []
+    assert r.on_event(AmdResult("m", AmdStatus.MACHINE), 6.0) == [Hangup("m", "machine")]
+    assert r.drain_records()[0].outcome is CallOutcome.MACHINE
+    assert r.seats.get("s1").state is SeatState.READY
+
+
+def test_failures_are_recorded_and_free_the_line() -> None:
+    r = _runner()
+    _place(r, "b")
+    r.on_event(OriginateFailed("b", FailReason.BUSY, 17), 4.0)
+    (rec,) = r.drain_records()
+    assert rec.outcome is CallOutcome.BUSY and rec.cause == 17 and r.lines_in_use == 0
+
+
+def test_dial_demand_counts_requested_calls() -> None:
+    r = _runner()
+    for s in ("s1", "s2", "s3"):
+        r.seat_login(s, 0.0)
+    assert r.dial_demand(1.0) == 3
+    assert r.dial_demand(1.5) == 0  # three requested, not yet placed
+    _place(r, "a", 2.0)
+    assert r.dial_demand(2.0) == 0
+    r.release_demand(2)
+    assert r.dial_demand(2.5) == 2
+    assert r.dial_demand(20.0) == 2  # requests lapse after request_ttl_s
+
+
+def test_attempt_ids_are_never_reused() -> None:
+    r = _runner()
+    _place(r, "a")
+    with pytest.raises(ValueError, match="already in use"):
+        _place(r, "a")
+
+
+def test_predictive_is_progressive_until_it_has_budget() -> None:
+    r = _runner("predictive")
+    for i in range(10):
+        r.seat_login(f"s{i}", 0.0)
+    assert r.dial_demand(0.0) == 10  # no budget yet: one line per idle seat
+    assert r.controller.last_reason == "budget"
+
+
+def test_history_restores_the_abandon_budget() -> None:
+    history = [LedgerEntry(float(i), LedgerKind.LIVE_ANSWER) for i in range(1000)]
+    r = CampaignRunner(RunnerConfig(mode="predictive"), history=history)
+    assert r.controller.allowed_abandons(1000.0) == 30
+
+
+def test_ring_timeout_below_the_legal_minimum_is_refused() -> None:
+    with pytest.raises(ValueError, match="15 s"):
+        RunnerConfig(ring_timeout_s=10)
+
+
+def test_robot_mode_sends_live_answers_to_the_ivr() -> None:
+    from dialer.engine.events import SendToIvr
+
+    r = _runner(ivr_context="survey")
+    _place(r, "a")
+    assert r.on_event(CallAnswered("a"), 4.0) == [SendToIvr("a", "survey")]
+    assert r.drain_records()[0].outcome is CallOutcome.ROBOT
+    assert r.next_deadline() is None
+
+
+def test_max_lines_caps_the_demand() -> None:
+    r = _runner(max_lines=3)
+    for i in range(10):
+        r.seat_login(f"s{i}", 0.0)
+    assert r.dial_demand(0.0) == 3
+    _place(r, "a")
+    r.on_event(CallAnswered("a"), 5.0)  # connected: its line stays in use
+    assert r.dial_demand(5.0) == 0
+
+
+def test_a_call_lost_by_the_adapter_does_not_stall_the_hit_rate() -> None:
+    r = _runner()
+    _place(r, "lost", 0.0)
+    r.calls.pop("lost")  # dropped without an event (e.g. reconciled away)
+    before = r.estimators.rates.observations
+    for i in range(5):
+        _place(r, f"b{i}", 300.0 + i)
+        r.on_event(OriginateFailed(f"b{i}", FailReason.BUSY), 304.0 + i)
+    assert r.estimators.rates.observations == before + 6
+
+
+def test_thin_budget_limits_predictive_lines_but_not_a_chosen_ratio() -> None:
+    history = [LedgerEntry(float(i), LedgerKind.LIVE_ANSWER) for i in range(1000)]
+    history += [LedgerEntry(float(i), LedgerKind.ABANDON) for i in range(27)]  # 3 allowed left
+    ratio = CampaignRunner(RunnerConfig(mode="ratio:3"), history=history)
+    predictive = CampaignRunner(RunnerConfig(mode="predictive"), history=history)
+    for r in (ratio, predictive):
+        for i in range(10):
+            r.seat_login(f"s{i}", 2000.0)
+    assert ratio.dial_demand(2000.0) == 30
+    assert 10 <= predictive.dial_demand(2000.0) < 30

@@ -1,0 +1,76 @@
+"""Abandon budget: floor(cap * answers) - abandons, progressive fallback, breaker, window."""
+
+from __future__ import annotations
+
+import pytest
+
+from pacing.budget import AbandonController, BudgetConfig, LedgerEntry, LedgerKind
+
+A, X = LedgerKind.LIVE_ANSWER, LedgerKind.ABANDON
+
+
+def _feed(c: AbandonController, answers: int, abandons: int, at: float = 0.0) -> None:
+    for i in range(answers):
+        c.record(LedgerEntry(at + i * 0.01, A))
+    for i in range(abandons):
+        c.record(LedgerEntry(at + i * 0.01, X))
+
+
+def test_first_minutes_are_progressive() -> None:
+    c = AbandonController(BudgetConfig(cap=0.03))
+    _feed(c, 10, 0)
+    assert c.allowed_abandons(1.0) == 0
+    assert c.threshold(1.0, hit=0.25) == 0.0
+    assert c.last_reason == "budget"
+
+
+def test_budget_opens_with_evidence() -> None:
+    c = AbandonController(BudgetConfig(cap=0.03, min_budget=2))
+    _feed(c, 200, 0)
+    assert c.allowed_abandons(10.0) == 6
+    assert c.threshold(10.0, hit=0.25) > 0.0
+
+
+def test_zero_budget_means_progressive() -> None:
+    c = AbandonController(BudgetConfig(cap=0.03))
+    _feed(c, 1000, 30)
+    assert c.allowed_abandons(100.0) == 0
+    assert c.threshold(100.0, hit=0.25) == 0.0
+
+
+def test_window_forgets_old_entries() -> None:
+    c = AbandonController(BudgetConfig(cap=0.03, window_s=3600))
+    _feed(c, 100, 3, at=0.0)
+    assert c.ledger.counts(10.0) == (100, 3)
+    assert c.ledger.counts(3700.0) == (0, 0)
+
+
+def test_history_seeds_the_ledger() -> None:
+    history = [LedgerEntry(float(i), A) for i in range(500)] + [LedgerEntry(1.0, X)]
+    c = AbandonController(BudgetConfig(cap=0.03), history)
+    assert c.allowed_abandons(600.0) == 14
+
+
+def test_breaker_trips_on_a_burst() -> None:
+    c = AbandonController(BudgetConfig(cap=0.03, breaker_abandons=4))
+    _feed(c, 5000, 0, at=0.0)
+    assert c.threshold(100.0, hit=0.25) > 0
+    _feed(c, 0, 6, at=100.0)
+    assert c.threshold(101.0, hit=0.25, at_risk=0.1) == 0.0
+    assert c.last_reason == "breaker"
+    assert c.threshold(150.0, hit=0.25) == 0.0  # still cooling down
+
+
+def test_abandons_lower_the_threshold() -> None:
+    a = AbandonController(BudgetConfig(cap=0.03))
+    b = AbandonController(BudgetConfig(cap=0.03))
+    for c, abandons in ((a, 10), (b, 40)):
+        _feed(c, 2000, 0)
+        for i in range(abandons):  # spread out: no breaker
+            c.record(LedgerEntry(100.0 + 200.0 * i, X))
+    assert 0 < b.threshold(9000.0, 0.25) < a.threshold(9000.0, 0.25)
+
+
+def test_bad_config_is_refused() -> None:
+    with pytest.raises(ValueError, match="cap"):
+        BudgetConfig(cap=1.5)

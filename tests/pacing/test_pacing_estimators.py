@@ -1,0 +1,82 @@
+"""Online estimators: priors, convergence, censoring, forgetting after a regime change."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pacing.estimators import DistributionPrior, DurationEstimator, OutcomeRates, survival_at
+
+
+@settings(max_examples=25, deadline=None)
+@given(p=st.floats(0.02, 0.9), seed=st.integers(0, 10_000))
+def test_hit_rate_converges_to_the_truth(p: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    rates = OutcomeRates(prior=(0.2, 0.1, 0.7), memory=400)
+    for u in rng.random(3000):
+        rates.observe(OutcomeRates.HUMAN if u < p else OutcomeRates.OTHER)
+    lo, hi = rates.human_bounds(3.0)
+    assert lo <= p <= hi
+    assert abs(rates.human - p) < 0.08
+
+
+def test_hit_rate_starts_at_the_prior_and_is_uncertain() -> None:
+    rates = OutcomeRates(prior=(0.3, 0.1, 0.6), prior_strength=10)
+    assert rates.human == pytest.approx(0.3)
+    lo, hi = rates.human_bounds(1.0)
+    assert hi - lo > 0.2  # ten pseudo-dials: wide
+
+
+def test_hit_rate_forgets_after_a_collapse() -> None:
+    rng = np.random.default_rng(1)
+    rates = OutcomeRates(memory=250)
+    for u in rng.random(5000):
+        rates.observe(OutcomeRates.HUMAN if u < 0.3 else OutcomeRates.OTHER)
+    for u in rng.random(750):  # three memories of the new regime
+        rates.observe(OutcomeRates.HUMAN if u < 0.05 else OutcomeRates.OTHER)
+    assert rates.human < 0.1
+
+
+@settings(max_examples=15, deadline=None)
+@given(mean=st.floats(20, 400), cv=st.floats(0.2, 1.2), seed=st.integers(0, 1000))
+def test_kaplan_meier_matches_the_sample_distribution(mean: float, cv: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    s2 = math.log(1 + cv * cv)
+    x = rng.lognormal(math.log(mean) - s2 / 2, math.sqrt(s2), 400)
+    prior = DistributionPrior(100, 80, weight=1.0)
+    est = DurationEstimator(prior, 1.0, 4096, window=400, half_life=1e9)
+    for v in x:
+        est.observe(v)
+    table = est.survival_table()
+    for q in (0.25, 0.5, 0.75):
+        t = float(np.quantile(x, q))
+        assert abs(float(survival_at(table, 1.0, np.array([t]))[0]) - (1 - q)) < 0.06
+
+
+def test_censored_running_durations_lift_the_tail() -> None:
+    est = DurationEstimator(DistributionPrior(100, 50, weight=8), 1.0, 2048)
+    for _ in range(50):
+        est.observe(100.0)
+    plain = est.survival_table()
+    running = np.full(40, 300.0)  # forty calls already longer than anything seen
+    censored = est.survival_table(running)
+    t = np.array([250.0])
+    assert survival_at(censored, 1.0, t)[0] > survival_at(plain, 1.0, t)[0] + 0.2
+
+
+def test_survival_tables_are_monotone_and_start_at_one() -> None:
+    est = DurationEstimator(DistributionPrior(12, 6), 0.25, 240)
+    table = est.survival_table()
+    assert table[0] == 1.0
+    assert np.all(np.diff(table) <= 1e-12)
+
+
+def test_bad_priors_are_refused() -> None:
+    with pytest.raises(ValueError, match="prior"):
+        DistributionPrior(-1, 2)
+    with pytest.raises(ValueError):
+        OutcomeRates(prior=(0, 0, 0))

@@ -1,0 +1,114 @@
+"""Policy sanity: progressive and ratio arithmetic, predictive monotonicity and fallback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pacing.model import PacingEstimators
+from pacing.policies import (
+    PacingSnapshot,
+    PredictivePolicy,
+    ProgressivePolicy,
+    make_policy,
+)
+
+
+def _model(hit: float = 0.25, dials: int = 2000, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    est = PacingEstimators()
+    for u in rng.random(dials):
+        if u < hit:
+            est.observe_live_answer(float(rng.lognormal(2.4, 0.45)))
+        else:
+            est.observe_no_contact(float(rng.choice([4.0, 20.0])))
+    for t in rng.lognormal(4.8, 0.7, 300):
+        est.observe_talk(float(t))
+    for _ in range(100):
+        est.observe_wrapup(5.0)
+    return est.model(0.0, np.zeros(0), np.zeros(0))
+
+
+MODEL = _model()
+
+
+def _snap(idle: int, talking: list[float], ringing: list[float], threshold: float = 0.01,
+          waiting: int = 0, wrapup: tuple[float, ...] = ()) -> PacingSnapshot:  # fmt: skip
+    return PacingSnapshot(
+        idle_seats=idle,
+        talk_elapsed=np.array(talking, dtype=float),
+        wrapup_elapsed=np.array(wrapup, dtype=float),
+        ring_ages=np.array(ringing, dtype=float),
+        waiting_answers=waiting,
+        model=MODEL,
+        threshold=threshold,
+    )
+
+
+def test_progressive_places_one_line_per_idle_seat() -> None:
+    p = ProgressivePolicy()
+    assert p.decide(_snap(5, [], [1.0, 2.0]), 0).calls == 3
+    assert p.decide(_snap(1, [], [1.0, 2.0]), 0).calls == 0
+
+
+def test_ratio_places_r_lines_per_idle_seat() -> None:
+    assert ProgressivePolicy(2.5).decide(_snap(4, [], [1.0]), 0).calls == 9
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    idle=st.integers(0, 20),
+    talking=st.lists(st.floats(0, 600), max_size=40),
+    ringing=st.lists(st.floats(0, 19), max_size=40),
+    thr=st.floats(0.0005, 0.05),
+)
+def test_more_ready_seats_never_fewer_calls(idle, talking, ringing, thr) -> None:
+    policy = PredictivePolicy()
+    a = policy.decide(_snap(idle, talking, ringing, thr), 0).calls
+    b = policy.decide(_snap(idle + 1, talking, ringing, thr), 0).calls
+    assert b >= a
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    idle=st.integers(0, 10),
+    talking=st.lists(st.floats(0, 600), max_size=30),
+    ringing=st.lists(st.floats(0, 19), max_size=30),
+)
+def test_predictive_never_below_progressive(idle, talking, ringing) -> None:
+    snap = _snap(idle, talking, ringing, 0.01)
+    assert PredictivePolicy().decide(snap, 0).calls >= ProgressivePolicy().decide(snap, 0).calls
+
+
+def test_zero_budget_means_progressive() -> None:
+    snap = _snap(4, [100.0] * 20, [3.0], threshold=0.0)
+    d = PredictivePolicy().decide(snap, 0)
+    assert d.calls == 3
+    assert "progressive" in d.policy
+
+
+def test_predictive_dials_ahead_when_seats_are_about_to_free() -> None:
+    # No idle seat, nothing ringing, ten seats finishing their wrap-up: dial ahead for them.
+    d = PredictivePolicy().decide(_snap(0, [], [], 0.01, wrapup=(4.0,) * 10), 0)
+    assert d.calls > 10
+    assert d.risk_next > 0.01
+    # The same seats deep into long calls free far less surely: fewer calls.
+    assert PredictivePolicy().decide(_snap(0, [600.0] * 10, [], 0.01), 0).calls < d.calls
+
+
+def test_waiting_answers_take_seats_first() -> None:
+    free = PredictivePolicy().decide(_snap(3, [100.0] * 10, [], 0.005), 0).calls
+    taken = PredictivePolicy().decide(_snap(3, [100.0] * 10, [], 0.005, waiting=3), 0).calls
+    assert taken < free
+
+
+def test_make_policy_names_the_bad_mode() -> None:
+    assert make_policy("ratio:1.8").name == "ratio:1.8"
+    with pytest.raises(ValueError, match="unknown dial mode 'turbo'"):
+        make_policy("turbo")
+    with pytest.raises(ValueError, match="ratio must be a number"):
+        make_policy("ratio:x")
+    with pytest.raises(ValueError, match=">= 1"):
+        make_policy("ratio:0.5")

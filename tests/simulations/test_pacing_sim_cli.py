@@ -1,0 +1,61 @@
+"""pacing-sim run / sweep end to end (short scenarios)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from simulations.cli import app
+
+
+def _scenario(tmp_path: Path) -> Path:
+    p = tmp_path / "tiny.yaml"
+    p.write_text(
+        yaml.safe_dump(
+            {
+                "name": "tiny",
+                "duration": "10m",
+                "seats": 3,
+                "talk": {"dist": "exponential", "mean": 60},
+                "outcomes": {"human": 0.3, "busy": 0.2},
+                "answer_delay": {"dist": "lognormal", "mean": 10, "sd": 5},
+            }
+        )
+    )
+    return p
+
+
+def test_run_writes_json_csv_and_plot(tmp_path: Path) -> None:
+    sc = _scenario(tmp_path)
+    out = CliRunner().invoke(
+        app,
+        ["run", str(sc), "--seeds", "1-2", "--mode", "ratio:1.5",
+         "--json", str(tmp_path / "r.json"), "--csv", str(tmp_path / "r.csv"),
+         "--plot", str(tmp_path / "r.png")],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    rows = json.loads((tmp_path / "r.json").read_text())
+    assert [r["seed"] for r in rows] == [1, 2]
+    assert all(r["mode"] == "ratio:1.5" and r["scenario_hash"] for r in rows)
+    assert (tmp_path / "r.csv").read_text().startswith("scenario,")
+    assert (tmp_path / "r.png").stat().st_size > 1000
+
+
+def test_sweep(tmp_path: Path) -> None:
+    out = CliRunner().invoke(
+        app, ["sweep", str(_scenario(tmp_path)), "--param", "seats=2,4", "--mode", "progressive",
+              "--json", str(tmp_path / "s.json"), "--plot", str(tmp_path / "s.png")],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    rows = json.loads((tmp_path / "s.json").read_text())
+    assert [r["seats"] for r in rows] == [2, 4]
+
+
+def test_bad_input_is_reported(tmp_path: Path) -> None:
+    out = CliRunner().invoke(app, ["run", str(tmp_path / "missing.yaml")])
+    assert out.exit_code == 2 and "no such scenario file" in out.output
+    out = CliRunner().invoke(app, ["run", str(_scenario(tmp_path)), "--mode", "turbo"])
+    assert out.exit_code != 0 and "turbo" in out.output

@@ -1,0 +1,110 @@
+"""The simulator: determinism, figures that add up, and the abandon cap on small scenarios."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from simulations.scenario import ScenarioError, load_scenario, parse_duration, parse_scenario
+from simulations.simulator import simulate
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "simulations" / "scenarios"
+
+
+def _small(**kw) -> dict:
+    raw = {
+        "name": "small",
+        "seed": 3,
+        "duration": "20m",
+        "seats": 5,
+        "talk": {"dist": "lognormal", "mean": 60, "sd": 50},
+        "wrapup": {"dist": "constant", "value": 3},
+        "outcomes": {"human": 0.3, "machine": 0.05, "busy": 0.2},
+        "answer_delay": {"dist": "lognormal", "mean": 10, "sd": 5},
+        "campaign": {"mode": "predictive", "abandon_cap": 0.03},
+    }
+    raw.update(kw)
+    return raw
+
+
+def test_same_seed_same_result_other_seed_other_result() -> None:
+    sc = parse_scenario(_small(), "small")
+    a, b, c = simulate(sc, 1), simulate(sc, 1), simulate(sc, 2)
+    strip = lambda r: {k: v for k, v in r.summary().items() if k != "wall_s"}  # noqa: E731
+    assert strip(a) == strip(b)
+    assert a.series == b.series
+    assert strip(a) != strip(c)
+
+
+def test_figures_add_up() -> None:
+    sc = parse_scenario(_small(), "small")
+    r = simulate(sc, 5, "progressive")
+    assert r.abandoned == 0  # progressive never abandons
+    assert r.connects == r.live_answers
+    assert 0 < r.talk_occupancy <= r.utilization <= 1
+    assert r.max_lines <= 5
+    assert r.dials >= r.live_answers + r.machines
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seats=st.integers(1, 12),
+    hit=st.floats(0.05, 0.7),
+    talk=st.floats(20, 240),
+    collapse=st.booleans(),
+    seed=st.integers(0, 1000),
+)
+def test_abandon_rate_never_exceeds_the_cap(seats, hit, talk, collapse, seed) -> None:
+    raw = _small(
+        seats=seats,
+        duration="25m",
+        talk={"dist": "lognormal", "mean": talk, "sd": talk * 0.8},
+        outcomes={"human": hit, "machine": 0.0, "busy": 0.2},
+    )
+    if collapse:
+        raw["changes"] = [{"at": "12m", "outcomes": {"human": min(0.8, hit * 2)}}]
+    r = simulate(parse_scenario(raw, "prop"), seed)
+    assert r.max_abandon_rate <= 0.03
+    assert r.abandon_rate <= 0.03
+
+
+def test_shipped_scenarios_load() -> None:
+    base = load_scenario(SCENARIOS / "base-25.yaml")
+    assert base.seats == 25 and base.duration == 8 * 3600
+    assert base.changes[0].at == 4 * 3600 and base.changes[0].regime.outcomes.human == 0.10
+    assert base.changes[0].regime.outcomes.busy == 0.225  # unchanged keys carry over
+    for path in SCENARIOS.glob("*.yaml"):
+        load_scenario(path)
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ({"seats": -1}, "seats: expected a whole number"),
+        ({"talk": {"dist": "weibull", "mean": 3}}, "talk.dist: 'weibull' is not one of"),
+        ({"outcomes": {"human": 0.8, "busy": 0.5}}, "must not exceed 1"),
+        ({"no_answer_timeout": 10}, "must be >= 15 s"),
+        ({"duration": "eight hours"}, "expected a duration"),
+        ({"campaign": {"abandon_cap": 3}}, "campaign.abandon_cap"),
+        ({"colour": "red"}, "unknown keys ['colour']"),
+        ({"changes": [{"at": "1h", "outcomes": {"human": 2}}]}, "changes[0].outcomes.human"),
+    ],
+)
+def test_bad_scenarios_name_the_field(patch: dict, message: str) -> None:
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(_small(**patch), "bad.yaml")
+    assert message in str(err.value) and "bad.yaml" in str(err.value)
+
+
+def test_durations() -> None:
+    assert parse_duration("8h", "x") == 28800
+    assert parse_duration("90", "x") == 90
+    assert parse_duration(1.5, "x") == 1.5
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="no such scenario file"):
+        load_scenario(tmp_path / "nope.yaml")
