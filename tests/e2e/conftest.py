@@ -1,0 +1,50 @@
+"""Fixtures of the end-to-end tests: a private Asterisk sandbox for this session, promtool.
+
+The sandbox is a separate instance (its own AMI port) from the telephony tests' one, so the two
+areas can run in one session without sharing calls or seats. Tests skip with the reason when the
+sandbox cannot run here (not root), and fail when it should (``DIALER_REQUIRE_ASTERISK`` set).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from dialer.telephony.sandbox import AmiCredentials, Sandbox, SandboxError, free_port
+
+
+@pytest.fixture(scope="session")
+def e2e_sandbox() -> Iterator[Sandbox]:
+    sandbox = Sandbox(ami_port=free_port(), hold_s=20)
+    try:
+        if os.geteuid() != 0:
+            raise SandboxError("the Asterisk sandbox needs root (chroot)")
+        sandbox.ensure_installed()
+        sandbox.start()
+    except SandboxError as exc:
+        if os.environ.get("DIALER_REQUIRE_ASTERISK"):
+            pytest.fail(f"Asterisk sandbox required but unavailable: {exc}")
+        pytest.skip(f"Asterisk sandbox unavailable: {exc}")
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
+@pytest.fixture(scope="session")
+def e2e_credentials(e2e_sandbox: Sandbox) -> AmiCredentials:
+    return e2e_sandbox.credentials()
+
+
+@pytest.fixture(scope="session")
+def e2e_promtool() -> str | None:
+    """promtool if it is installed or installable (see tests/daemon/conftest.py), else None."""
+    found = shutil.which("promtool")
+    if found:
+        return found
+    from tests.daemon.conftest import _install_promtool
+
+    return _install_promtool()
