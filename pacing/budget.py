@@ -13,7 +13,12 @@ a new call is answered live and abandoned):
   share equals the set-point, correcting the model's bias whichever way it goes;
 - **progressive fallback** while the remaining budget is thin (fewer than ``min_budget`` abandons
   plus what the calls already in flight may still cost);
-- **circuit breaker**: after a burst of abandons in a short time, progressive for a cool-down.
+- **circuit breaker**: after a burst of abandons in a short time — far above what the live
+  answers of that minute should cost at the set-point — progressive for a cool-down.
+
+The threshold steers the *expected* abandons; the campaign runner's budget guard
+(``CampaignRunner._budget_proof_room``) bounds the tail, so that the strict reading of the cap —
+abandons <= floor(cap x live answers) at every instant — holds even when the forecast is off.
 """
 
 from __future__ import annotations
@@ -63,12 +68,19 @@ class AbandonLedger:
         return len(self._answers), len(self._abandons)
 
     def abandons_since(self, since: float) -> int:
-        count = 0
-        for t in reversed(self._abandons):
-            if t <= since:
-                break
-            count += 1
-        return count
+        return _count_since(self._abandons, since)
+
+    def answers_since(self, since: float) -> int:
+        return _count_since(self._answers, since)
+
+
+def _count_since(times: deque[float], since: float) -> int:
+    count = 0
+    for t in reversed(times):
+        if t <= since:
+            break
+        count += 1
+    return count
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +89,12 @@ class BudgetConfig:
     window_s: float = 86_400.0
     setpoint: float = 0.92  # aim at this share of the cap once evidence is large
     margin_scale: float = 2.5  # extra margin ~ margin_scale / sqrt(answers) of the cap
-    min_budget: float = 2.0  # abandons that must remain allowed before taking risk
+    min_budget: float = 1.0  # abandons that must remain allowed before taking risk
     initial_gain: float = 1.0
     soft_budget: float = 3.0  # the threshold eases off over this many abandons of headroom
-    gain_step: float = 0.05  # integral step per abandon (log scale)
+    gain_step: float = 0.15  # integral step per abandon (log scale)
     breaker_window_s: float = 60.0
-    breaker_abandons: int = 4  # more than this many (and above 3x expected) trips the breaker
+    breaker_abandons: int = 4  # more than this many (and far above expected) trips the breaker
     breaker_cooldown_s: float = 120.0
 
     def __post_init__(self) -> None:
@@ -140,8 +152,16 @@ class AbandonController:
         if now < self._breaker_until:
             self.last_reason = "breaker"
             return 0.0
-        recent = self.ledger.abandons_since(now - c.breaker_window_s)
-        if recent > c.breaker_abandons and recent > 3.0 * (at_risk + 1.0):
+        since = now - c.breaker_window_s
+        recent = self.ledger.abandons_since(since)
+        # Expected abandons in the breaker window at the target share: a busy campaign sees a
+        # few every minute, and only a burst far above that means the forecast has broken.
+        expected = self.ledger.answers_since(since) * c.cap * c.setpoint
+        if (
+            recent > c.breaker_abandons
+            and recent > 3.0 * (at_risk + 1.0)
+            and recent > 4.0 * expected + 4.0
+        ):
             self._breaker_until = now + c.breaker_cooldown_s
             self.last_reason = "breaker"
             return 0.0

@@ -106,6 +106,20 @@ class OutcomeRates:
         sd = math.sqrt(m * (1 - m) / (a0 + 1))
         return max(1e-4, m - z * sd), min(1.0, m + z * sd)
 
+    def human_quantile(self, q: float) -> float:
+        """The ``q`` quantile of the Beta posterior of the hit rate (e.g. 0.95: an upper bound).
+
+        Tight once many dials are seen (the decayed counts plus the prior: at most ``memory``
+        dials' worth, so it never becomes over-confident), wide in the first minutes.
+        """
+        if not 0.0 < q < 1.0:
+            raise ValueError(f"quantile must be in (0, 1), got {q}")
+        from scipy.special import betaincinv
+
+        a = self._alpha()
+        hits = float(a[0])
+        return float(betaincinv(hits, float(a.sum()) - hits, q))
+
     @property
     def evidence(self) -> float:
         """Effective number of dials behind the estimate (decayed count)."""

@@ -28,6 +28,14 @@ def _none(rows: int) -> FloatArray:
     return np.zeros((rows, 0))
 
 
+def seat_free_forecast(m: PacingModel, talk: FloatArray, wrapup: FloatArray) -> FloatArray:
+    """P(each busy seat is free by each horizon + connect window), (J, talking + wrap-up)."""
+    q_talk = m.seat_free_talking(talk)
+    if wrapup.size:
+        return np.concatenate([q_talk, m.seat_free_wrapup(wrapup)], 1)
+    return q_talk
+
+
 @dataclass(frozen=True, slots=True)
 class PacingSnapshot:
     """What the campaign looks like at the moment of a decision."""
@@ -41,6 +49,10 @@ class PacingSnapshot:
     threshold: float = 0.0  # max P(answered live and abandoned) for a new call
     connect_window: float = 2.0  # informational: the model's tables are built with it
     max_new_calls: int = 10_000  # line capacity left
+    # Optional forecasts already computed from ``model`` for this snapshot (the runner's budget
+    # guard needs them too): seat_free (J, busy seats: talking then wrap-up), live_by (J, rings).
+    seat_free: FloatArray | None = None
+    live_by: FloatArray | None = None
 
     @property
     def lines_in_flight(self) -> int:
@@ -98,12 +110,12 @@ class PredictivePolicy:
         if seats == 0 or snapshot.max_new_calls <= 0:
             return PacingDecision(calls=0, threshold=snapshot.threshold, policy=self.name)
         h = m.horizons
-        q_talk = m.seat_free_talking(snapshot.talk_elapsed)
-        if snapshot.wrapup_elapsed.size:
-            seat_free = np.concatenate([q_talk, m.seat_free_wrapup(snapshot.wrapup_elapsed)], 1)
-        else:
-            seat_free = q_talk
-        r = m.live_answer_by(snapshot.ring_ages) if snapshot.ring_ages.size else _none(h.size)
+        seat_free = snapshot.seat_free
+        if seat_free is None:
+            seat_free = seat_free_forecast(m, snapshot.talk_elapsed, snapshot.wrapup_elapsed)
+        r = snapshot.live_by
+        if r is None:
+            r = m.live_answer_by(snapshot.ring_ages) if snapshot.ring_ages.size else _none(h.size)
         mid = h.size // 2
         exp_free = snapshot.idle_seats + float(seat_free[mid].sum())
         exp_ans = snapshot.waiting_answers + float(r[mid].sum())
@@ -174,4 +186,5 @@ __all__ = [
     "PredictivePolicy",
     "ProgressivePolicy",
     "make_policy",
+    "seat_free_forecast",
 ]

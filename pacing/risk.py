@@ -83,7 +83,8 @@ def risk_normal(
     mu = mean[:, None] - k1 * pi_
     v = var[:, None] + k1 * bern_var
     t3 = third[:, None] - k1 * bern_var * (1 - 2 * pi_)
-    sd = np.sqrt(np.maximum(v, 1e-12))
+    v = np.maximum(v, 1e-12)
+    sd = np.sqrt(v)
     x = (m0 + 0.5 - mu) / sd
     gamma = t3 / (v * sd)
     p = ndtr(x) + gamma * (1 - x * x) * np.exp(-0.5 * x * x) * (_INV_SQRT_2PI / 6.0)

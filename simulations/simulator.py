@@ -333,10 +333,14 @@ class _Sim:
         entries = self.runner.drain_ledger()
         if not entries:
             return
+        exact = self.runner.controller.ledger.window_s >= self.sc.duration
         for e in entries:
             if e.kind is LedgerKind.ABANDON:
                 self.abandons += 1
                 self._bucket_ab += 1
+                # The window spans the run: the rate right after each abandon is its peak.
+                if exact and self.abandons / max(self.answers, 1) > self.max_rate:
+                    self.max_rate = self.abandons / max(self.answers, 1)
             else:
                 self.answers += 1
                 self._bucket_ans += 1

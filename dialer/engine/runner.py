@@ -24,6 +24,7 @@ at construction seeds the ledger after a restart.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -53,13 +54,14 @@ from dialer.engine.events import (
 from dialer.engine.seats import SeatBoard, SeatState
 from pacing.budget import AbandonController, BudgetConfig, LedgerEntry, LedgerKind
 from pacing.estimators import OutcomeRates
-from pacing.model import PacingEstimators, Priors
+from pacing.model import PacingEstimators, PacingModel, Priors
 from pacing.policies import (
     PacingDecision,
     PacingSnapshot,
     Policy,
     PredictivePolicy,
     make_policy,
+    seat_free_forecast,
 )
 
 
@@ -158,6 +160,7 @@ class CampaignRunner:
         # they resolve would overstate the hit rate right after a burst and understate it later.
         self._outcomes: dict[str, int | None] = {}
         self._placed_at: dict[str, float] = {}  # placement time of calls with pending outcome
+        self._dial_times: deque[float] = deque()  # recent placements, for the fast hit rate
         self._records: list[AttemptRecord] = []
         self._ledger: list[LedgerEntry] = []
         self.last_decision = PacingDecision(calls=0)
@@ -187,6 +190,7 @@ class CampaignRunner:
         self._ringing[call_id] = now
         self._outcomes[call_id] = None
         self._placed_at[call_id] = now
+        self._dial_times.append(now)
         return Originate(
             call_id=call_id,
             campaign=self.config.campaign,
@@ -220,9 +224,14 @@ class CampaignRunner:
         at_risk = unanswered * self.last_decision.threshold
         threshold = self.controller.threshold(now, model.hit, at_risk)
         idle = self.seats.ready_count
+        seat_free = live_by = None
         if threshold > 0 and isinstance(self.policy, PredictivePolicy):
             # (a fixed ratio is what the operator chose: it is not second-guessed here)
-            room = min(room, self._budget_proof_room(now, model.hit_upper, idle, unanswered))
+            seat_free = seat_free_forecast(model, talk, wrap)
+            live_by = (
+                model.live_answer_by(ages) if ages.size else np.zeros((model.fractions.size, 0))
+            )
+            room = min(room, self._budget_proof_room(now, model, idle, seat_free, live_by))
         return PacingSnapshot(
             idle_seats=idle,
             talk_elapsed=talk,
@@ -233,26 +242,103 @@ class CampaignRunner:
             threshold=threshold,
             connect_window=self.config.connect_window_s,
             max_new_calls=max(0, room),
+            seat_free=seat_free,
+            live_by=live_by,
         )
 
-    def _budget_proof_room(self, now: float, hit: float, idle: int, unanswered: int) -> int:
-        """New calls allowed by the remaining abandon budget, even if the forecast is wrong.
+    #: Posterior quantile of the hit rate the budget guard sizes for.
+    HIT_QUANTILE = 0.95
+    #: Sudden rise of the hit rate the guard allows for (a list segment answering better).
+    JUMP_FACTOR = 2.0
+    #: Share of the seats forecast to come free the guard counts on (talk time may double).
+    FREES_TRUST = 0.5
+    #: Standard deviations of margin on both answers (more) and seats coming free (fewer).
+    GUARD_SD = 3.0
 
-        Lines beyond the idle seats are the only ones that can abandon; if every one of them
-        answered live and found no seat, the abandons would be ~Binomial(extra, hit). Keep
-        ``mean + 2 sd`` of that under the remaining budget (minus one). This binds only while the
-        budget is thin (first minutes, after a burst); later the budget is far larger.
+    #: Window (s) of the fast hit-rate check, and the dials' worth of weight its prior carries.
+    FAST_WINDOW_S = 20.0
+    FAST_PRIOR_DIALS = 50.0
+
+    def _fast_hit(self, now: float, answer_delay: float) -> float:
+        """Hit rate from the last few seconds' live answers, to catch a jump within seconds.
+
+        The main estimate takes outcomes in placement order, so it learns a jump only once the
+        ring timeout has passed for the calls placed after it (~20-30 s, while hundreds of lines
+        may be placed). Here: live answers in the last ``FAST_WINDOW_S`` over the dials placed
+        one typical answer delay earlier, shrunk toward the main estimate (worth
+        ``FAST_PRIOR_DIALS`` dials), so only a busy campaign — the one with many lines at
+        stake — moves it much. Biased high when dialling slows (the safe side for the guard).
+        """
+        times = self._dial_times
+        w = self.FAST_WINDOW_S
+        while times and times[0] <= now - w - answer_delay - 5.0:
+            times.popleft()
+        lo, hi = now - w - answer_delay, now - answer_delay
+        dials = 0
+        for t in times:
+            if t > hi:
+                break
+            if t > lo:
+                dials += 1
+        answers = self.controller.ledger.answers_since(now - w)
+        prior = self.FAST_PRIOR_DIALS
+        return (answers + prior * self.estimators.rates.human) / (dials + prior)
+
+    def _budget_proof_room(
+        self,
+        now: float,
+        model: PacingModel,
+        idle: int,
+        seat_free: np.ndarray,
+        live_by: np.ndarray,
+    ) -> int:
+        """New calls allowed by the remaining abandon budget, even if the forecast is off.
+
+        With a connect window far shorter than a talk, the live answers abandoned by a horizon
+        ``h`` are at least ``answers(h) - idle - frees(h)``. For every forecast horizon, the
+        guard sizes answers high — the hit rate at the highest of its 95 % posterior quantile
+        (wide with few dials, tight with many), the last seconds' rate (:meth:`_fast_hit`) and
+        ``JUMP_FACTOR`` times the estimate, plus ``GUARD_SD`` sd — and seats coming free low
+        (``FREES_TRUST`` x (mean - ``GUARD_SD`` sd) of the conditioned forecast), and keeps that
+        worst case within
+        the remaining budget minus one. The policy's
+        risk threshold aims at the expected abandons; this caps the bad tail, and binds mostly
+        while the budget is thin (first minutes, after a burst).
         """
         allowed = self.controller.allowed_abandons(now) - 1
+        waiting = len(self._waiting)
+        progressive = max(0, idle - live_by.shape[1] - waiting)
         if allowed <= 0:
-            return max(0, idle - unanswered - len(self._waiting))
-        x = (math.sqrt(1.0 + allowed) - 1.0) ** 2  # largest mean with mean + 2 sqrt(mean) <= a
-        # The hit rate may have jumped since it was estimated (the estimate lags ~20 s and a
-        # list's next segment can answer far better): size for a quarter more, plus 2 points.
-        hit_bound = min(1.0, 1.25 * hit + 0.02)
-        max_extra = int(x / hit_bound)
-        extra_now = max(0, unanswered + len(self._waiting) - idle)
-        return max(max_extra - extra_now, idle - unanswered - len(self._waiting), 0)
+            return progressive
+        rates = self.estimators.rates
+        hit_q = max(
+            rates.human_quantile(self.HIT_QUANTILE),
+            self._fast_hit(now, float(model.horizons[model.horizons.size // 2])),
+            # The next stretch of the list may answer better than the last (seconds pass
+            # before any estimate sees it): allow for a jump of JUMP_FACTOR.
+            min(1.0, self.JUMP_FACTOR * rates.human),
+        )
+        z = self.GUARD_SD
+        q = seat_free
+        frees = q.sum(axis=1) - z * np.sqrt((q * (1.0 - q)).sum(axis=1))
+        if live_by.size:
+            r = live_by * (hit_q / max(model.hit_upper, 1e-9))
+            r = np.minimum(r, 1.0)
+            ans_mean, ans_var = r.sum(axis=1), (r * (1.0 - r)).sum(axis=1)
+        else:
+            ans_mean = ans_var = np.zeros(model.fractions.size)
+        p = hit_q * model.fractions  # a new call is a live answer by horizon j
+        # Per horizon: largest k with waiting + mean + k p + z sqrt(var + k p (1-p))
+        #   <= idle + max(frees, 0) + allowed; solved as a quadratic in s = sqrt(var + k p (1-p)).
+        slack = idle + self.FREES_TRUST * np.maximum(frees, 0.0) + allowed - waiting - ans_mean
+        pq = np.maximum(p * (1.0 - p), 1e-12)
+        # k = (s^2 - var) / pq and mean + k p + z s <= ... gives a s^2 + z s - c <= 0 with a = p/pq
+        a = p / pq
+        c = slack + a * ans_var
+        s_max = (-z + np.sqrt(z * z + 4.0 * a * np.maximum(c, 0.0))) / (2.0 * a)
+        k = np.where(c > 0, (s_max * s_max - ans_var) / pq, -1.0)
+        max_new = int(max(0.0, math.floor(float(k.min()))))
+        return max(max_new, progressive)
 
     # ================================================================== seats
     def seat_login(self, seat_id: str, now: float, *, phone_up: bool = True) -> list[Command]:

@@ -183,3 +183,51 @@ def test_thin_budget_limits_predictive_lines_but_not_a_chosen_ratio() -> None:
             r.seat_login(f"s{i}", 2000.0)
     assert ratio.dial_demand(2000.0) == 30
     assert 10 <= predictive.dial_demand(2000.0) < 30
+
+
+def _guarded_room(allowed: int, busy_elapsed: float | None = None) -> int:
+    """Lines the budget guard lets a 10-seat predictive campaign add, with ``allowed`` left."""
+    history = [LedgerEntry(float(i), LedgerKind.LIVE_ANSWER) for i in range(1000)]
+    history += [LedgerEntry(float(i), LedgerKind.ABANDON) for i in range(30 - allowed)]
+    r = CampaignRunner(RunnerConfig(mode="predictive"), history=history)
+    for i in range(10):
+        r.seat_login(f"s{i}", 2000.0)
+    return r.snapshot(2000.0).max_new_calls
+
+
+def test_budget_guard_widens_as_the_budget_grows() -> None:
+    rooms = [_guarded_room(a) for a in (1, 2, 4, 8, 16, 30)]
+    assert rooms[0] == 10  # one abandon left: the guard keeps it, progressive
+    assert rooms == sorted(rooms)
+    assert rooms[-1] > rooms[1]
+
+
+def test_budget_guard_counts_calls_in_flight() -> None:
+    history = [LedgerEntry(float(i), LedgerKind.LIVE_ANSWER) for i in range(1000)]
+    history += [LedgerEntry(float(i), LedgerKind.ABANDON) for i in range(25)]
+    r = CampaignRunner(RunnerConfig(mode="predictive"), history=history)
+    for i in range(10):
+        r.seat_login(f"s{i}", 2000.0)
+    empty = r.snapshot(2000.0).max_new_calls
+    for i in range(20):
+        _place(r, f"c{i}", 2000.0)
+    assert r.snapshot(2000.0).max_new_calls < empty - 10
+
+
+def test_a_surge_of_live_answers_narrows_the_guard_within_seconds() -> None:
+    # Same budget and lines; in one campaign 40 of the live answers came in the last 15 s, on
+    # 20 calls placed 15 s ago and the dials before: the list now answers far better than the
+    # estimate (which waits for every outcome) knows.
+    def room(recent: int) -> int:
+        history = [LedgerEntry(float(i), LedgerKind.LIVE_ANSWER) for i in range(1000 - recent)]
+        history += [LedgerEntry(1985.0 + i * 0.2, LedgerKind.LIVE_ANSWER) for i in range(recent)]
+        history += [LedgerEntry(float(i), LedgerKind.ABANDON) for i in range(15)]
+        r = CampaignRunner(RunnerConfig(mode="predictive"), history=history)
+        for i in range(10):
+            r.seat_login(f"s{i}", 1985.0)
+        for i in range(20):
+            _place(r, f"c{i}", 1985.0)
+        return r.snapshot(2000.0).max_new_calls
+
+    calm, surge = room(0), room(40)
+    assert surge < calm, (surge, calm)

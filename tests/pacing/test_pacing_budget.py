@@ -51,14 +51,32 @@ def test_history_seeds_the_ledger() -> None:
     assert c.allowed_abandons(600.0) == 14
 
 
+def _feed_spread(c: AbandonController, answers: int, until: float, per_s: float) -> None:
+    """``answers`` live answers at ``per_s`` a second, the last one at ``until``."""
+    for i in reversed(range(answers)):
+        c.record(LedgerEntry(until - i / per_s, A))
+
+
 def test_breaker_trips_on_a_burst() -> None:
     c = AbandonController(BudgetConfig(cap=0.03, breaker_abandons=4))
-    _feed(c, 5000, 0, at=0.0)
+    _feed_spread(c, 5000, until=100.0, per_s=0.2)  # 12 answers a minute
     assert c.threshold(100.0, hit=0.25) > 0
     _feed(c, 0, 6, at=100.0)
     assert c.threshold(101.0, hit=0.25, at_risk=0.1) == 0.0
     assert c.last_reason == "breaker"
     assert c.threshold(150.0, hit=0.25) == 0.0  # still cooling down
+
+
+def test_breaker_ignores_the_normal_abandons_of_a_busy_campaign() -> None:
+    # 120 live answers a minute: ~3 abandons a minute at the set-point, 6 is no burst.
+    c = AbandonController(BudgetConfig(cap=0.03, breaker_abandons=4))
+    _feed_spread(c, 20_000, until=100.0, per_s=2.0)
+    _feed(c, 0, 6, at=100.0)
+    assert c.threshold(101.0, hit=0.25, at_risk=0.1) > 0.0
+    # ... but a burst far above that still trips it.
+    _feed(c, 0, 20, at=101.0)
+    assert c.threshold(102.0, hit=0.25, at_risk=0.1) == 0.0
+    assert c.last_reason == "breaker"
 
 
 def test_abandons_lower_the_threshold() -> None:

@@ -80,3 +80,27 @@ def test_bad_priors_are_refused() -> None:
         DistributionPrior(-1, 2)
     with pytest.raises(ValueError):
         OutcomeRates(prior=(0, 0, 0))
+
+
+@settings(max_examples=25, deadline=None)
+@given(p=st.floats(0.02, 0.9), seed=st.integers(0, 10_000))
+def test_hit_rate_upper_quantile_is_wide_early_and_tight_with_many_dials(
+    p: float, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    rates = OutcomeRates(prior=(0.2, 0.1, 0.7), memory=500)
+    early_width = rates.human_quantile(0.95) - rates.human
+    for u in rng.random(3000):
+        rates.observe(OutcomeRates.HUMAN if u < p else OutcomeRates.OTHER)
+    upper = rates.human_quantile(0.95)
+    assert upper > rates.human
+    assert upper - rates.human < early_width
+    # About 500 dials of evidence: the 95 % bound sits a few posterior sds above the mean.
+    sd = math.sqrt(p * (1 - p) / 500)
+    assert upper - rates.human < 3 * sd + 0.005
+    assert rates.human_quantile(0.999) >= p - 0.01  # a high quantile does not undercut the truth
+
+
+def test_hit_rate_quantile_rejects_a_non_probability() -> None:
+    with pytest.raises(ValueError, match="quantile"):
+        OutcomeRates().human_quantile(1.0)

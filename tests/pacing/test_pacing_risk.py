@@ -94,3 +94,12 @@ def test_no_idle_no_freeing_seats_means_no_call() -> None:
 def test_large_campaign_uses_the_normal_path_and_is_monotone() -> None:
     calls = [_case(idle, 400, 150, 0.01)[0] for idle in (0, 10, 40)]
     assert calls == sorted(calls)
+
+
+def test_normal_approximation_of_a_certain_outcome_is_certain_not_nan() -> None:
+    # Every seat's fate known (variance 0) and the first new call's answer too: the risk is
+    # exactly 0 or 1. It once came out NaN, which compares as "safe" and let calls through.
+    one = np.array([1.0])
+    mean, var, third, pi = np.array([3.0]), np.array([0.0]), np.array([0.0]), np.array([0.3])
+    assert risk_normal(mean, var, third, 5, pi, one)[0, 0] == 1.0  # X = 3 <= 5: no seat
+    assert risk_normal(mean, var, third, 1, pi, one)[0, 0] == 0.0  # X = 3 > 1: a seat
