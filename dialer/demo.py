@@ -18,7 +18,6 @@ import argparse
 import csv
 import os
 import random
-import secrets
 import signal
 import subprocess
 import sys
@@ -132,14 +131,14 @@ def main(argv: list[str] | None = None) -> int:
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     env = dict(os.environ)
     env["DIALER_DATABASE_URL"] = f"sqlite:///{db}"
-    env.setdefault("DIALER_AMI_SECRET", secrets.token_hex(16))
-    os.environ["DIALER_AMI_SECRET"] = env["DIALER_AMI_SECRET"]
     bindir = Path(sys.executable).parent
 
     say(f"Asterisk sandbox on 127.0.0.1:{server.port} (installs on first use, ~1-2 minutes)")
-    sandbox = Sandbox(ami_port=server.port)
+    sandbox = Sandbox(ami_port=server.port, username=server.username)
     sandbox.ensure_installed()
-    sandbox.start()
+    credentials = sandbox.start()
+    if server.secret_env:
+        env[server.secret_env] = credentials.secret
     daemon: subprocess.Popen[bytes] | None = None
     try:
         ctl = [str(bindir / "dialerctl")]
@@ -182,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             daemon.send_signal(signal.SIGTERM)
             daemon.wait(timeout=90)
         say("report")
-        run([*ctl, "report", "campaigns", "--period", "today"], env, check=False)
-        run([*ctl, "report", "seats", "--period", "today"], env, check=False)
+        run([*ctl, "report", "campaigns"], env, check=False)
+        run([*ctl, "report", "seats"], env, check=False)
         print(f"\ndaemon log: {log_path}   database: {db}   leads: {leads_csv}")
         return 0 if daemon.returncode == 0 else 1
     finally:

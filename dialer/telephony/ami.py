@@ -208,6 +208,9 @@ class AmiTelephony:
         self._lost = asyncio.Event()
         self._supervisor = loop.create_task(self._supervise(), name=f"ami-{self.name}")
         if not wait:
+            # Nobody awaits the first login: a refusal is reported as ServerDisconnected, so
+            # mark the future's exception retrieved instead of letting asyncio log it as lost.
+            self._first_login.add_done_callback(lambda f: f.cancelled() or f.exception())
             return
         try:
             await asyncio.wait_for(
