@@ -8,31 +8,18 @@ it should (``DIALER_REQUIRE_ASTERISK`` set).
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from dialer.telephony.ami import AmdSettings, AmiServerConfig, AmiTelephony
-from dialer.telephony.sandbox import AmiCredentials, Sandbox, SandboxError, free_port
+from dialer.telephony.sandbox import AmiCredentials, Sandbox
+from tests.support.asterisk import running_sandbox
 
 
 @pytest.fixture(scope="session")
 def asterisk_sandbox() -> Iterator[Sandbox]:
-    sandbox = Sandbox(ami_port=free_port(), hold_s=20)
-    try:
-        if os.geteuid() != 0:
-            raise SandboxError("the Asterisk sandbox needs root (chroot)")
-        sandbox.ensure_installed()
-        sandbox.start()
-    except SandboxError as exc:
-        if os.environ.get("DIALER_REQUIRE_ASTERISK"):
-            pytest.fail(f"Asterisk sandbox required but unavailable: {exc}")
-        pytest.skip(f"Asterisk sandbox unavailable: {exc}")
-    try:
-        yield sandbox
-    finally:
-        sandbox.stop(purge=True)
+    yield from running_sandbox(purge=True)
 
 
 @pytest.fixture(scope="session")
