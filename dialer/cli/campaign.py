@@ -141,6 +141,41 @@ def campaign_status(conn: Connection, name: str, now: datetime) -> dict[str, Any
     }
 
 
+def campaign_statuses(conn: Connection, name: str | None, now: datetime) -> list[dict[str, Any]]:
+    """The status of one campaign (raises NotFound if unknown), or of every campaign."""
+    names = [name] if name else [r["name"] for r in q.list_campaigns(conn)]
+    return [campaign_status(conn, n, now) for n in names]
+
+
+NO_CAMPAIGNS = "no campaigns (apply a campaigns.yaml with `dialerctl campaign apply`)"
+
+STATUS_COLUMNS = (
+    "campaign",
+    "mode",
+    "desired/actual",
+    "leads dialable/all",
+    "dials today",
+    "live",
+    "abandon rate / cap",
+    "seats",
+)
+
+
+def status_row(s: dict[str, Any]) -> tuple[Any, ...]:
+    """One campaign's status as a row under STATUS_COLUMNS (`campaign status`, `top`)."""
+    return (
+        s["name"],
+        s["dial_mode"],
+        f"{s['desired_state']}/{s['actual_state']}",
+        f"{sum(s['leads'].get(k, 0) for k in ('new', 'retry', 'callback'))}"
+        f"/{sum(s['leads'].values())}",
+        s["attempts_today"],
+        s["in_flight"],
+        f"{s['abandon']['rate']:.2%} / {s['abandon']['cap']:.2%}",
+        ", ".join(f"{k} {v}" for k, v in sorted(s["seats"].items())) or "-",
+    )
+
+
 @app.command("status")
 def status_cmd(
     name: Annotated[
@@ -152,44 +187,17 @@ def status_cmd(
     """Desired and actual state, leads by status, attempts today, abandon rate vs cap, seats."""
     now = utcnow()
     with database(db) as engine, engine.connect() as conn:
-        names = [name] if name else [r["name"] for r in q.list_campaigns(conn)]
         try:
-            statuses = [campaign_status(conn, n, now) for n in names]
+            statuses = campaign_statuses(conn, name, now)
         except NotFound as exc:
             fail(str(exc))
     if json_:
         emit_json(statuses if name is None else statuses[0])
         return
     if not statuses:
-        out.print("no campaigns (apply a campaigns.yaml with `dialerctl campaign apply`)")
+        out.print(NO_CAMPAIGNS)
         return
-    show_table(
-        "Campaigns",
-        [
-            "campaign",
-            "mode",
-            "desired/actual",
-            "leads dialable/all",
-            "dials today",
-            "live",
-            "abandon rate / cap",
-            "seats",
-        ],
-        [
-            (
-                s["name"],
-                s["dial_mode"],
-                f"{s['desired_state']}/{s['actual_state']}",
-                f"{sum(s['leads'].get(k, 0) for k in ('new', 'retry', 'callback'))}"
-                f"/{sum(s['leads'].values())}",
-                s["attempts_today"],
-                s["in_flight"],
-                f"{s['abandon']['rate']:.2%} / {s['abandon']['cap']:.2%}",
-                ", ".join(f"{k} {v}" for k, v in sorted(s["seats"].items())) or "-",
-            )
-            for s in statuses
-        ],
-    )
+    show_table("Campaigns", STATUS_COLUMNS, [status_row(s) for s in statuses])
     if name is not None:
         s = statuses[0]
         leads_text = ", ".join(f"{k} {v}" for k, v in sorted(s["leads"].items())) or "none"

@@ -11,7 +11,7 @@ import importlib.util
 
 import typer
 
-from dialer.cli import campaign, db, dnc, leads, numbers, seats
+from dialer.cli import campaign, db, dnc, leads, numbers, seats, top
 
 app = typer.Typer(
     name="dialerctl",
@@ -31,6 +31,7 @@ app.add_typer(leads.app, name="leads")
 app.add_typer(seats.app, name="seats")
 app.add_typer(numbers.app, name="numbers")
 app.add_typer(dnc.app, name="dnc")
+app.command("top")(top.top_cmd)
 
 
 def _mount_reports() -> None:
