@@ -77,33 +77,45 @@ class OutcomeRates:
         self._counts = np.zeros(3)
         self._decay = 1.0 - 1.0 / memory
         self.observations = 0
+        # Figures derived from the counts, valid until the next observation (a pacing decision
+        # reads them several times; the counts change only in ``observe``).
+        self._derived: dict[object, float] = {}
 
     def observe(self, outcome: int) -> None:
         """Record one resolved dial: ``HUMAN``, ``MACHINE`` or ``OTHER``."""
         self._counts *= self._decay
         self._counts[outcome] += 1.0
         self.observations += 1
+        self._derived.clear()
 
     def _alpha(self) -> FloatArray:
         return self._counts + self._prior
 
+    def _fill(self) -> dict[object, float]:
+        d = self._derived
+        a = self._alpha()
+        total = a.sum()
+        d["human"] = float(a[0] / total)
+        d["machine"] = float(a[1] / total)
+        a0 = float(total)
+        m = float(a[0]) / a0
+        d["m"] = m
+        d["sd"] = math.sqrt(m * (1 - m) / (a0 + 1))
+        return d
+
     @property
     def human(self) -> float:
         """Posterior mean of the live-answer (hit) rate per dial."""
-        a = self._alpha()
-        return float(a[0] / a.sum())
+        return (self._derived or self._fill())["human"]
 
     @property
     def machine(self) -> float:
-        a = self._alpha()
-        return float(a[1] / a.sum())
+        return (self._derived or self._fill())["machine"]
 
     def human_bounds(self, z: float = 1.0) -> tuple[float, float]:
         """Mean -/+ ``z`` posterior standard deviations of the hit rate, clipped to (0, 1)."""
-        a = self._alpha()
-        a0 = float(a.sum())
-        m = float(a[0]) / a0
-        sd = math.sqrt(m * (1 - m) / (a0 + 1))
+        d = self._derived or self._fill()
+        m, sd = d["m"], d["sd"]
         return max(1e-4, m - z * sd), min(1.0, m + z * sd)
 
     def human_quantile(self, q: float) -> float:
@@ -114,11 +126,17 @@ class OutcomeRates:
         """
         if not 0.0 < q < 1.0:
             raise ValueError(f"quantile must be in (0, 1), got {q}")
+        d = self._derived or self._fill()
+        key = ("quantile", q)
+        cached = d.get(key)
+        if cached is not None:
+            return cached
         from scipy.special import betaincinv
 
         a = self._alpha()
         hits = float(a[0])
-        return float(betaincinv(hits, float(a.sum()) - hits, q))
+        d[key] = value = float(betaincinv(hits, float(a.sum()) - hits, q))
+        return value
 
     @property
     def evidence(self) -> float:

@@ -24,6 +24,7 @@ at construction seeds the ledger after a restart.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -161,6 +162,7 @@ class CampaignRunner:
         self._outcomes: dict[str, int | None] = {}
         self._placed_at: dict[str, float] = {}  # placement time of calls with pending outcome
         self._dial_times: deque[float] = deque()  # recent placements, for the fast hit rate
+        self._dial_times_sorted = True  # placements came in time order (always, with a clock)
         self._records: list[AttemptRecord] = []
         self._ledger: list[LedgerEntry] = []
         self.last_decision = PacingDecision(calls=0)
@@ -190,7 +192,10 @@ class CampaignRunner:
         self._ringing[call_id] = now
         self._outcomes[call_id] = None
         self._placed_at[call_id] = now
-        self._dial_times.append(now)
+        times = self._dial_times
+        if times and now < times[-1]:
+            self._dial_times_sorted = False
+        times.append(now)
         return Originate(
             call_id=call_id,
             campaign=self.config.campaign,
@@ -274,12 +279,16 @@ class CampaignRunner:
         while times and times[0] <= now - w - answer_delay - 5.0:
             times.popleft()
         lo, hi = now - w - answer_delay, now - answer_delay
-        dials = 0
-        for t in times:
-            if t > hi:
-                break
-            if t > lo:
-                dials += 1
+        if self._dial_times_sorted:
+            # placements after lo up to hi: the same count as the scan below, by bisection
+            dials = bisect_right(times, hi) - bisect_right(times, lo)
+        else:
+            dials = 0
+            for t in times:
+                if t > hi:
+                    break
+                if t > lo:
+                    dials += 1
         answers = self.controller.ledger.answers_since(now - w)
         prior = self.FAST_PRIOR_DIALS
         return (answers + prior * self.estimators.rates.human) / (dials + prior)
@@ -321,23 +330,33 @@ class CampaignRunner:
         z = self.GUARD_SD
         q = seat_free
         frees = q.sum(axis=1) - z * np.sqrt((q * (1.0 - q)).sum(axis=1))
+        fractions = model.fractions.tolist()
         if live_by.size:
             r = live_by * (hit_q / max(model.hit_upper, 1e-9))
             r = np.minimum(r, 1.0)
-            ans_mean, ans_var = r.sum(axis=1), (r * (1.0 - r)).sum(axis=1)
+            ans_mean, ans_var = r.sum(axis=1).tolist(), (r * (1.0 - r)).sum(axis=1).tolist()
         else:
-            ans_mean = ans_var = np.zeros(model.fractions.size)
-        p = hit_q * model.fractions  # a new call is a live answer by horizon j
-        # Per horizon: largest k with waiting + mean + k p + z sqrt(var + k p (1-p))
-        #   <= idle + max(frees, 0) + allowed; solved as a quadratic in s = sqrt(var + k p (1-p)).
-        slack = idle + self.FREES_TRUST * np.maximum(frees, 0.0) + allowed - waiting - ans_mean
-        pq = np.maximum(p * (1.0 - p), 1e-12)
-        # k = (s^2 - var) / pq and mean + k p + z s <= ... gives a s^2 + z s - c <= 0 with a = p/pq
-        a = p / pq
-        c = slack + a * ans_var
-        s_max = (-z + np.sqrt(z * z + 4.0 * a * np.maximum(c, 0.0))) / (2.0 * a)
-        k = np.where(c > 0, (s_max * s_max - ans_var) / pq, -1.0)
-        max_new = int(max(0.0, math.floor(float(k.min()))))
+            ans_mean = ans_var = [0.0] * len(fractions)
+        # (a handful of horizons: scalar arithmetic, the same IEEE operations as element-wise
+        # numpy, without its per-call overhead)
+        trust = self.FREES_TRUST
+        k_min = math.inf
+        for f, free, mean, var in zip(fractions, frees.tolist(), ans_mean, ans_var, strict=True):
+            p = hit_q * f  # a new call is a live answer by horizon j
+            # Per horizon: largest k with waiting + mean + k p + z sqrt(var + k p (1-p))
+            #   <= idle + max(frees, 0) + allowed; a quadratic in s = sqrt(var + k p (1-p)).
+            slack = idle + trust * max(free, 0.0) + allowed - waiting - mean
+            pq = max(p * (1.0 - p), 1e-12)
+            # k = (s^2 - var) / pq and mean + k p + z s <= ... gives a s^2 + z s - c <= 0, a = p/pq
+            a = p / pq
+            c = slack + a * var
+            if c > 0:
+                s_max = (-z + math.sqrt(z * z + 4.0 * a * max(c, 0.0))) / (2.0 * a)
+                k = (s_max * s_max - var) / pq
+            else:
+                k = -1.0
+            k_min = min(k_min, k)
+        max_new = int(max(0.0, math.floor(k_min)))
         return max(max_new, progressive)
 
     # ================================================================== seats
