@@ -79,12 +79,19 @@ class RunnerConfig:
     ivr_context: str | None = None  # robot mode: live answers go to this dialplan context
     max_lines: int | None = None
     request_ttl_s: float = 10.0
+    connect_margin_s: float = 0.25
+    """A waiting live answer gets a seat only while this much of its connect window is left, so the
+    bridge (a few ms on Asterisk) completes inside the window; later it is abandoned at once."""
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     priors: Priors = field(default_factory=Priors)
 
     def __post_init__(self) -> None:
         if self.connect_window_s <= 0:
             raise ValueError(f"connect_window_s must be positive, got {self.connect_window_s}")
+        if not 0 <= self.connect_margin_s < self.connect_window_s:
+            raise ValueError(
+                f"connect_margin_s must be in [0, connect_window_s), got {self.connect_margin_s}"
+            )
         if self.ring_timeout_s < 15:
             raise ValueError(f"ring_timeout_s must be >= 15 s by law, got {self.ring_timeout_s}")
 
@@ -533,8 +540,11 @@ class CampaignRunner:
             seat = self.seats.longest_idle()
             if seat is None:
                 break
-            cid = next(iter(self._waiting))
+            cid, deadline = next(iter(self._waiting.items()))
             del self._waiting[cid]
+            if deadline - now < self.config.connect_margin_s:
+                out.append(self._abandon(self.calls[cid], now))  # too late to bridge in time
+                continue
             out.append(self._connect(self.calls[cid], seat.seat_id, now))
         return out
 

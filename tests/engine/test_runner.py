@@ -63,6 +63,27 @@ def test_answer_waits_for_a_seat_within_the_connect_window() -> None:
     assert r.seats.get("s1").state is SeatState.TALKING
 
 
+def test_a_seat_freeing_too_late_in_the_window_does_not_take_the_call() -> None:
+    r = _runner()
+    r.seat_login("s1", 0.0)
+    _place(r, "a")
+    _place(r, "b")
+    assert r.on_event(CallAnswered("a"), 5.0) == [ConnectToSeat("a", "s1")]
+    r.on_event(CallConnected("a", "s1"), 5.0)
+    r.on_event(CallAnswered("b"), 6.0)  # waits; its window ends at 8.0
+    r.on_event(CustomerLeftSeat("a", "s1"), 7.8)
+    # 0.15 s left < the 0.25 s margin: abandoned now rather than bridged after the window
+    assert r.seat_ready("s1", 7.85) == [PlaySafeHarbour("b")]
+    assert r.seats.get("s1").state is SeatState.READY
+    outcomes = {rec.call_id: rec.outcome for rec in r.drain_records()}
+    assert outcomes["b"] is CallOutcome.ABANDONED
+
+
+def test_connect_margin_must_fit_in_the_window() -> None:
+    with pytest.raises(ValueError, match="connect_margin_s"):
+        RunnerConfig(connect_window_s=2.0, connect_margin_s=2.0)
+
+
 def test_a_connect_that_does_not_complete_in_time_is_abandoned() -> None:
     r = _runner()
     r.seat_login("s1", 0.0)
