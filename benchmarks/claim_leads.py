@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import Engine, insert, select, text
 
 from benchmarks.import_leads import fresh_database, postgres_server
+from dialer.states import DialMode
 from dialer.store import make_engine, upgrade
 from dialer.store import queries as q
 from dialer.store.schema import leads
-from dialer.store.states import DialMode
 
 
 def fill(engine: Engine, count: int, now: datetime) -> None:

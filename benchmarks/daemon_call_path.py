@@ -50,12 +50,12 @@ from dialer.engine.events import (
 from dialer.engine.runner import CampaignRunner
 from dialer.obs.logs import configure_logging
 from dialer.obs.metrics import DialerMetrics
+from dialer.states import CampaignState, SeatRequest
 from dialer.store import make_engine, upgrade
 from dialer.store.apply_config import apply_config
 from dialer.store.campaigns import set_desired_state
 from dialer.store.schema import attempts, leads
 from dialer.store.seats import request_seat_state
-from dialer.store.states import CampaignState, SeatRequest
 
 CONFIG = """
 asterisk:

@@ -33,12 +33,12 @@ import contextlib
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from dialer.states import DialMode
 from dialer.store import make_engine, upgrade
 from dialer.store.campaigns import apply_campaign
 from dialer.store.lead_import import import_leads_csv
 from dialer.store.phones import LeadProblem, parse_phone
 from dialer.store.schema import lead_rejects, leads
-from dialer.store.states import DialMode
 
 AREA_CODES = ["212", "312", "415", "617", "305", "713", "206", "404", "303", "602", "907"]
 BAD_KINDS = [

@@ -97,7 +97,7 @@ def run(cmd: list[str], env: dict[str, str], check: bool = True) -> int:
     return subprocess.run(cmd, env=env, check=check).returncode
 
 
-def simulated_demo(minutes: float) -> int:
+def simulated_demo() -> int:
     """No sandbox here: the demo campaign's pacing on the simulated PBX, same engine code."""
     scenario = ROOT / "simulations" / "scenarios" / "base-25.yaml"
     say("running the demo campaign on the simulated PBX (pacing-sim)")
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0:
         print("The Asterisk sandbox needs root (chroot, debootstrap); this user is not root.\n"
               "Running the same campaign's pacing on the simulated PBX instead.")  # fmt: skip
-        return simulated_demo(args.minutes)
+        return simulated_demo()
 
     from dialer.telephony.sandbox import Sandbox
 

@@ -43,11 +43,11 @@ from dialer.daemon.db_writer import DbWriter, is_connection_error
 from dialer.daemon.server import ConfigRejected, ServerContext
 from dialer.engine.events import InboundCall, SafeHarbourPlayed
 from dialer.obs.logs import get_logger
+from dialer.states import CampaignActualState
 from dialer.store.campaigns import list_campaigns, set_actual_state
 from dialer.store.engine import make_engine
 from dialer.store.errors import NotFound
 from dialer.store.leads import check_new_leads
-from dialer.store.states import CampaignActualState
 from dialer.telephony.ami import AmiServerConfig
 from dialer.telephony.base import ActionFailed, ServerConnected, ServerDisconnected
 from dialer.telephony.pool import TelephonyPool

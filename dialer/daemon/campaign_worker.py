@@ -65,6 +65,16 @@ from dialer.engine.runner import AttemptRecord, CampaignRunner
 from dialer.engine.seats import SeatState as EngineSeatState
 from dialer.obs.logs import bound_call, get_logger
 from dialer.obs.metrics import DialerMetrics
+from dialer.states import (
+    AttemptOutcome,
+    AttemptState,
+    CallerIdState,
+    CampaignActualState,
+    LeadStatus,
+    LedgerKind,
+    SeatRequest,
+    SeatState,
+)
 from dialer.store.attempts import (
     ANSWERED_OUTCOMES,
     AttemptResult,
@@ -87,16 +97,6 @@ from dialer.store.leases import Lease, release_lease, renew_lease, take_lease
 from dialer.store.ledger import load_abandon_window, record_abandon_ledger
 from dialer.store.schema import attempts, leads, seats
 from dialer.store.seats import set_seat_state
-from dialer.store.states import (
-    AttemptOutcome,
-    AttemptState,
-    CallerIdState,
-    CampaignActualState,
-    LeadStatus,
-    LedgerKind,
-    SeatRequest,
-    SeatState,
-)
 from dialer.telephony.base import LiveChannel, TelephonyEvent
 from dialer.telephony.pool import TelephonyPool
 from pacing.budget import LedgerEntry

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from dialer.store.states import AttemptOutcome
+from dialer.states import AttemptOutcome
 from dialer.telephony.base import LiveChannel
 
 CRASH_CAUSE_TEXT = "daemon restarted while the call was in flight"

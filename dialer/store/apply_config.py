@@ -14,10 +14,10 @@ import phonenumbers
 from sqlalchemy import Connection
 
 from dialer.config import DialerConfig
+from dialer.states import DialMode
 from dialer.store.caller_ids import upsert_caller_id
 from dialer.store.campaigns import apply_campaign
 from dialer.store.seats import upsert_seat
-from dialer.store.states import DialMode
 
 
 @dataclass

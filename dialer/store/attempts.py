@@ -24,11 +24,11 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, case, insert, select, update
 
+from dialer.states import AttemptOutcome, AttemptState, LeadStatus
 from dialer.store.errors import LeadNotClaimed, LeaseLost
 from dialer.store.leads import utc_day
 from dialer.store.leases import lease_is_held
 from dialer.store.schema import attempts, caller_ids, leads, outbox
-from dialer.store.states import AttemptOutcome, AttemptState, LeadStatus
 
 ANSWERED_OUTCOMES = frozenset(
     {

@@ -7,9 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, RowMapping, select, update
 
+from dialer.states import CallerIdState
 from dialer.store.dialect import upsert
 from dialer.store.schema import caller_ids
-from dialer.store.states import CallerIdState
 
 
 def upsert_caller_id(

@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, select, update
 
+from dialer.states import CampaignActualState, CampaignState, DialMode
 from dialer.store.dialect import upsert
 from dialer.store.errors import NotFound
 from dialer.store.schema import campaigns
-from dialer.store.states import CampaignActualState, CampaignState, DialMode
 
 
 def config_hash(config: dict[str, Any]) -> str:

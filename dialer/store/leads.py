@@ -27,11 +27,11 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, exists, func, insert, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from dialer.states import DIALABLE_LEAD_STATUSES, LeadStatus
 from dialer.store.errors import LeaseLost
 from dialer.store.leases import lease_is_held
 from dialer.store.phones import LeadProblem, parse_phone
 from dialer.store.schema import dnc_entries, lead_rejects, leads
-from dialer.store.states import DIALABLE_LEAD_STATUSES, LeadStatus
 
 _DIALABLE = [s.value for s in DIALABLE_LEAD_STATUSES]
 

@@ -7,9 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
+from dialer.states import LedgerKind
 from dialer.store.dialect import insert_ignoring_duplicates
 from dialer.store.schema import abandon_ledger
-from dialer.store.states import LedgerKind
 
 
 def record_abandon_ledger(

@@ -3,12 +3,13 @@
 Documented table by table in docs/database.md. Changes go through an Alembic migration in
 dialer/store/migrations/versions/ and are additive whenever possible (a CRM built against an older
 version keeps working). Every timestamp is UTC (see ``UtcDateTime``); every state column is a word
-from dialer.store.states, enforced by a CHECK constraint.
+from dialer.states, enforced by a CHECK constraint.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -29,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from dialer.store.states import (
+from dialer.states import (
     AttemptOutcome,
     AttemptState,
     CallerIdState,
@@ -40,7 +41,6 @@ from dialer.store.states import (
     LedgerKind,
     SeatRequest,
     SeatState,
-    check_in,
 )
 from dialer.store.types import Json, UtcDateTime
 
@@ -57,6 +57,12 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 # BIGINT identity on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 NOW = text("CURRENT_TIMESTAMP")
+
+
+def check_in(column: str, values: type[StrEnum] | tuple[StrEnum, ...]) -> str:
+    """SQL text for a CHECK constraint limiting ``column`` to the given words."""
+    words = ", ".join(f"'{v.value}'" for v in values)
+    return f"{column} IN ({words})"
 
 
 class Base(DeclarativeBase):

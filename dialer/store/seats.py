@@ -7,9 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, RowMapping, select, update
 
+from dialer.states import SeatRequest, SeatState
 from dialer.store.dialect import upsert
 from dialer.store.schema import seats
-from dialer.store.states import SeatRequest, SeatState
 
 
 def upsert_seat(

@@ -15,7 +15,7 @@ from dialer.daemon.campaign_settings import (
     runner_config,
 )
 from dialer.daemon.reconcile import settle, stale_seat_channels
-from dialer.store.states import AttemptOutcome
+from dialer.states import AttemptOutcome
 from dialer.telephony.base import LiveChannel
 
 CONFIG = """

@@ -31,6 +31,7 @@ from sqlalchemy import insert, select, update
 
 from dialer.config import load_config
 from dialer.daemon.campaign_worker import LEASE_TTL_S as LEASE_TTL_S
+from dialer.states import CampaignState, SeatRequest
 from dialer.store import make_engine, upgrade
 from dialer.store.apply_config import apply_config
 from dialer.store.campaigns import set_desired_state
@@ -45,7 +46,6 @@ from dialer.store.schema import (
     seats,
 )
 from dialer.store.seats import request_seat_state
-from dialer.store.states import CampaignState, SeatRequest
 from dialer.telephony.sandbox import AmiCredentials
 from dialer.telephony.sim_numbers import SimBehaviour, decode_sim_number, sim_number
 

@@ -19,7 +19,7 @@ from dialer.engine.compliance import (
     max_rolling_rate,
 )
 from dialer.engine.leads import DncEntry, DncSet
-from dialer.store.states import LedgerKind
+from dialer.states import LedgerKind
 from tests.engine.rules_support import campaign, utc
 
 NY = "+12125550199"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from dialer.engine.leads import LeadView, may_dial
 from dialer.engine.retry import RULE_FOR_OUTCOME, after_attempt
-from dialer.store.states import AttemptOutcome, LeadStatus
+from dialer.states import AttemptOutcome, LeadStatus
 from tests.engine.rules_support import campaign, utc
 
 NY = "+12125550199"

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, insert
 
+from dialer.states import DialMode
 from dialer.store import make_engine, upgrade
 from dialer.store.campaigns import apply_campaign
 from dialer.store.schema import leads
-from dialer.store.states import DialMode
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, select
 
+from dialer.states import AttemptOutcome, LeadStatus
 from dialer.store import queries as q
 from dialer.store.schema import attempts, caller_ids, leads, outbox
-from dialer.store.states import AttemptOutcome, LeadStatus
 from tests.store.conftest import NOW, add_leads
 
 

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert
 
+from dialer.states import DialMode
 from dialer.store import make_engine, upgrade
 from dialer.store import queries as q
 from dialer.store.schema import dnc_entries, leads
-from dialer.store.states import DialMode
 from tests.store.conftest import NOW
 
 STATUSES = ["new", "retry", "callback", "done", "dialling", "rejected"]

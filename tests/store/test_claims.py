@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, insert, select, update
 
+from dialer.states import LeadStatus
 from dialer.store import queries as q
 from dialer.store.errors import LeadNotClaimed
 from dialer.store.schema import dnc_entries, leads
-from dialer.store.states import LeadStatus
 from tests.store.conftest import NOW, add_leads
 
 

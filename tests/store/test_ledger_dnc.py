@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from dialer.states import LedgerKind
 from dialer.store import queries as q
-from dialer.store.states import LedgerKind
 from tests.store.conftest import NOW
 
 
