@@ -24,7 +24,7 @@ abandons <= floor(cap x live answers) at every instant — holds even when the f
 from __future__ import annotations
 
 import math
-from collections import deque
+from bisect import bisect_right, insort
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -43,6 +43,42 @@ class LedgerEntry:
     kind: LedgerKind
 
 
+class _Times:
+    """Event times in order, with the ones that left the window dropped from the front.
+
+    A list with a moving start (compacted now and then) so "how many since t" is a bisection,
+    not a scan: a busy campaign asks it at every pacing decision.
+    """
+
+    __slots__ = ("_start", "_t")
+
+    def __init__(self) -> None:
+        self._t: list[float] = []
+        self._start = 0
+
+    def add(self, at: float) -> None:
+        t = self._t
+        if t and at < t[-1]:
+            insort(t, at, lo=self._start)  # (a clock step backwards: rare)
+        else:
+            t.append(at)
+
+    def drop_until(self, start: float) -> None:
+        """Forget times <= ``start``."""
+        t = self._t
+        self._start = i = bisect_right(t, start, lo=self._start)
+        if i > 1024 and i * 2 > len(t):
+            del t[:i]
+            self._start = 0
+
+    def __len__(self) -> int:
+        return len(self._t) - self._start
+
+    def count_after(self, since: float) -> int:
+        t = self._t
+        return len(t) - bisect_right(t, since, lo=self._start)
+
+
 class AbandonLedger:
     """Rolling-window counts of live answers and abandons."""
 
@@ -50,37 +86,27 @@ class AbandonLedger:
         if window_s <= 0:
             raise ValueError(f"abandon window must be positive, got {window_s}")
         self.window_s = window_s
-        self._answers: deque[float] = deque()
-        self._abandons: deque[float] = deque()
+        self._answers = _Times()
+        self._abandons = _Times()
+        self._counted_at = math.nan  # pruned for this moment already (a decision asks thrice)
 
     def record(self, entry: LedgerEntry) -> None:
-        (self._abandons if entry.kind is LedgerKind.ABANDON else self._answers).append(entry.at)
-
-    def _prune(self, now: float) -> None:
-        start = now - self.window_s
-        for q in (self._answers, self._abandons):
-            while q and q[0] <= start:
-                q.popleft()
+        (self._abandons if entry.kind is LedgerKind.ABANDON else self._answers).add(entry.at)
 
     def counts(self, now: float) -> tuple[int, int]:
         """(live answers, abandons) in the window ending at ``now``."""
-        self._prune(now)
+        if now != self._counted_at:
+            start = now - self.window_s
+            self._answers.drop_until(start)
+            self._abandons.drop_until(start)
+            self._counted_at = now
         return len(self._answers), len(self._abandons)
 
     def abandons_since(self, since: float) -> int:
-        return _count_since(self._abandons, since)
+        return self._abandons.count_after(since)
 
     def answers_since(self, since: float) -> int:
-        return _count_since(self._answers, since)
-
-
-def _count_since(times: deque[float], since: float) -> int:
-    count = 0
-    for t in reversed(times):
-        if t <= since:
-            break
-        count += 1
-    return count
+        return self._answers.count_after(since)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ doubles — shows up within a few hundred observations, not hours).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -131,17 +132,49 @@ class OutcomeRates:
         cached = d.get(key)
         if cached is not None:
             return cached
-        from scipy.special import betaincinv
-
         a = self._alpha()
         hits = float(a[0])
-        d[key] = value = float(betaincinv(hits, float(a.sum()) - hits, q))
+        misses = float(a.sum()) - hits
+        if min(hits, misses) >= _QUANTILE_EXACT_BELOW:
+            value = _beta_quantile_cornish_fisher(hits, misses, q)
+        else:
+            from scipy.special import betaincinv
+
+            value = float(betaincinv(hits, misses, q))
+        d[key] = value
         return value
 
     @property
     def evidence(self) -> float:
         """Effective number of dials behind the estimate (decayed count)."""
         return float(self._counts.sum())
+
+
+_QUANTILE_EXACT_BELOW = 20.0
+"""Below this many (decayed) hits or misses the Beta quantile is computed exactly."""
+
+
+@functools.lru_cache(maxsize=16)
+def _normal_quantile(q: float) -> float:
+    from scipy.special import ndtri
+
+    return float(ndtri(q))
+
+
+def _beta_quantile_cornish_fisher(a: float, b: float, q: float) -> float:
+    """``q`` quantile of Beta(a, b) by the Cornish-Fisher expansion to the skewness term.
+
+    Within ~1e-3 of the exact quantile once a and b are both >= 20 (the guard that reads it
+    sizes with a margin far larger), and ~20x cheaper than ``betaincinv``: it is asked at every
+    pacing decision of a busy campaign, after every dial has moved the counts.
+    """
+    n = a + b
+    mean = a / n
+    sd = math.sqrt(a * b / (n * n * (n + 1.0)))
+    skew = 2.0 * (b - a) * math.sqrt(n + 1.0) / ((n + 2.0) * math.sqrt(a * b))
+    z = _normal_quantile(q)
+    x = mean + sd * (z + (z * z - 1.0) * skew / 6.0)
+    return min(1.0, max(0.0, x))
 
 
 class DurationEstimator:

@@ -21,6 +21,8 @@ from pacing.estimators import (
     OutcomeRates,
     survival_at,
 )
+from pacing.kernels import live_power_sums, seat_power_sums
+from pacing.risk import ForecastMoments
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +84,38 @@ class PacingModel:
         Conditioned on the call still being alive at age ``a``: the answered share decays with the
         answer-delay survival, the failing share with the failure-delay survival.
         """
+        i = _grid(ring_age, self.ring_step, self.ring_gain.shape[0])
+        return np.minimum(self.ring_gain[i] * self._live_scale(ring_age)[:, None], 1.0).T
+
+    def moments(
+        self, talk_elapsed: FloatArray, wrapup_elapsed: FloatArray, ring_age: FloatArray
+    ) -> ForecastMoments:
+        """The per-horizon sums of :meth:`seat_free_talking` / :meth:`seat_free_wrapup` (busy
+        seats) and :meth:`live_answer_by` (calls in flight) and of their squares and cubes,
+        without building those arrays (what a large campaign's decision reads)."""
+        seat = seat_power_sums(
+            talk_elapsed, self.talk_step, self.talk_free,
+            wrapup_elapsed, self.wrap_step, self.wrap_free,
+        )  # fmt: skip
+        hit = self.hit_upper
+        live = live_power_sums(
+            ring_age, self.ring_step, self.ring_gain, self.answer_surv, self.fail_surv,
+            hit, min(1.0, hit + self.machine),
+        )  # fmt: skip
+        return ForecastMoments(
+            np.concatenate((seat, live)),
+            int(ring_age.size),
+            int(talk_elapsed.size + wrapup_elapsed.size),
+        )
+
+    def _live_scale(self, ring_age: FloatArray) -> FloatArray:
+        """``hit / P(alive at ring age a)``: a call's live chance is ``ring_gain * scale``, at
+        most ``hit / P(answered)`` <= 1, as ``ring_gain <= answer_surv``."""
         hit = self.hit_upper
         answered = min(1.0, hit + self.machine)
         i = _grid(ring_age, self.ring_step, self.ring_gain.shape[0])
         alive = answered * self.answer_surv[i] + (1.0 - answered) * self.fail_surv[i]
-        scale = np.where(alive > 1e-9, hit / np.maximum(alive, 1e-9), 0.0)
-        return np.minimum(self.ring_gain[i] * scale[:, None], 1.0).T
+        return np.where(alive > 1e-9, hit / np.maximum(alive, 1e-9), 0.0)
 
 
 def _grid(t: FloatArray, step: float, size: int) -> NDArray[np.intp]:

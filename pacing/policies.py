@@ -21,7 +21,7 @@ import numpy as np
 
 from pacing.estimators import FloatArray
 from pacing.model import PacingModel
-from pacing.risk import calls_within_risk
+from pacing.risk import EXACT_MAX_TRIALS, ForecastMoments, calls_within_risk
 
 
 def _none(rows: int) -> FloatArray:
@@ -53,6 +53,7 @@ class PacingSnapshot:
     # guard needs them too): seat_free (J, busy seats: talking then wrap-up), live_by (J, rings).
     seat_free: FloatArray | None = None
     live_by: FloatArray | None = None
+    moments: ForecastMoments | None = None  # their per-horizon sums, when computed
 
     @property
     def lines_in_flight(self) -> int:
@@ -110,15 +111,24 @@ class PredictivePolicy:
         if seats == 0 or snapshot.max_new_calls <= 0:
             return PacingDecision(calls=0, threshold=snapshot.threshold, policy=self.name)
         h = m.horizons
-        seat_free = snapshot.seat_free
-        if seat_free is None:
-            seat_free = seat_free_forecast(m, snapshot.talk_elapsed, snapshot.wrapup_elapsed)
-        r = snapshot.live_by
-        if r is None:
-            r = m.live_answer_by(snapshot.ring_ages) if snapshot.ring_ages.size else _none(h.size)
+        mo = snapshot.moments
+        seat_free, r = snapshot.seat_free, snapshot.live_by
+        if mo is None or mo.seats + mo.lines <= EXACT_MAX_TRIALS:
+            if seat_free is None:
+                seat_free = seat_free_forecast(m, snapshot.talk_elapsed, snapshot.wrapup_elapsed)
+            if r is None:
+                r = (
+                    m.live_answer_by(snapshot.ring_ages)
+                    if snapshot.ring_ages.size
+                    else _none(h.size)
+                )
+            if mo is None:
+                mo = ForecastMoments.of(seat_free, r)
+        else:
+            seat_free, r = _none(h.size), _none(h.size)  # (only the sums are read)
         mid = h.size // 2
-        exp_free = snapshot.idle_seats + float(seat_free[mid].sum())
-        exp_ans = snapshot.waiting_answers + float(r[mid].sum())
+        exp_free = snapshot.idle_seats + float(mo.q_sum[mid])
+        exp_ans = snapshot.waiting_answers + float(mo.r_sum[mid])
         hit = m.hit_upper
         # Enough candidates to use every seat that can be free over the horizon.
         slack = exp_free - exp_ans + 3.0 * math.sqrt(max(exp_free, 1.0)) + 2.0
@@ -135,6 +145,7 @@ class PredictivePolicy:
             m.fractions,
             kmax,
             snapshot.threshold,
+            mo,
         )
         # Never fewer than progressive would place: idle seats with no line for them.
         floor = max(0, snapshot.idle_seats - snapshot.lines_in_flight)

@@ -22,15 +22,57 @@ Two evaluations of ``P(X - N <= m0)``:
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtr
 
+from pacing.kernels import exact_risks, normal_calls, row_power_sums
+
 FloatArray = NDArray[np.float64]
 
 EXACT_MAX_TRIALS = 48
 _INV_SQRT_2PI = 0.3989422804014327
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastMoments:
+    """Per-horizon sums over the busy seats' free chances ``q`` and the calls in flight's
+    live-answer chances ``r``, and over their squares and cubes: the cumulants of ``X`` for the
+    normal approximation, and what the runner's budget guard reads (one pass over the forecasts
+    serves both).
+
+    ``powers`` (6, J): rows sum q, sum q^2, sum q^3, sum r, sum r^2, sum r^3.
+    """
+
+    powers: FloatArray
+    lines: int  # calls in flight (terms of r)
+    seats: int  # busy seats (terms of q)
+
+    @classmethod
+    def of(cls, seat_free: FloatArray, inflight_live: FloatArray) -> ForecastMoments:
+        """From the forecast arrays, (J, busy seats) and (J, calls in flight)."""
+        powers = np.concatenate([row_power_sums(seat_free), row_power_sums(inflight_live)])
+        return cls(powers, int(inflight_live.shape[1]), int(seat_free.shape[1]))
+
+    @property
+    def q_sum(self) -> FloatArray:
+        return self.powers[0]
+
+    @property
+    def q_var(self) -> FloatArray:
+        """sum q (1 - q)"""
+        return self.powers[0] - self.powers[1]
+
+    @property
+    def r_sum(self) -> FloatArray:
+        return self.powers[3]
+
+    @property
+    def r_var(self) -> FloatArray:
+        """sum r (1 - r)"""
+        return self.powers[3] - self.powers[4]
 
 
 def poisson_binomial_pmf(probs: FloatArray) -> FloatArray:
@@ -112,6 +154,7 @@ def calls_within_risk(
     answer_fractions: FloatArray,
     kmax: int,
     threshold: float,
+    moments: ForecastMoments | None = None,
 ) -> tuple[int, float]:
     """How many new calls keep each one's abandon risk at or under ``threshold``.
 
@@ -121,58 +164,22 @@ def calls_within_risk(
     ``hit * fraction`` is the chance another new call answers live before this one).
     The risk of the k-th call is ``hit * mean_j P(X_j - N_kj <= m0)``: P(answered live AND no
     seat), non-decreasing in k. Returns ``(calls, risk of call number calls + 1)``.
+    ``moments``: the forecasts' sums; above ``EXACT_MAX_TRIALS`` seats + lines only they are
+    read (the arrays may then be empty placeholders), below it the arrays are.
     """
     if kmax <= 0:
         return 0, 0.0
-    n_f = inflight_live.shape[1]
+    n_f = inflight_live.shape[1] if moments is None else moments.lines
     m0 = n_f + waiting - idle
     pi = hit * answer_fractions
-    probs = np.concatenate([seat_free, 1.0 - inflight_live], axis=1)
-    if probs.shape[1] <= EXACT_MAX_TRIALS:
-        risks = hit * risk_exact(probs, m0, pi, kmax, threshold / max(hit, 1e-12)).mean(axis=0)
+    if moments is None:
+        moments = ForecastMoments.of(seat_free, inflight_live)
+    if moments.seats + moments.lines <= EXACT_MAX_TRIALS:
+        if (seat_free.shape[1], inflight_live.shape[1]) != (moments.seats, moments.lines):
+            raise ValueError("the exact path needs the forecast arrays, not only their sums")
+        probs = np.concatenate([seat_free, 1.0 - inflight_live], axis=1)
+        risks = hit * exact_risks(probs, m0, pi, kmax, threshold / max(hit, 1e-12))
         risks = np.maximum.accumulate(risks)
         calls = int(np.searchsorted(risks, threshold, side="right"))
         return calls, float(risks[calls]) if calls < risks.size else float(risks[-1])
-    pq = probs * (1.0 - probs)
-    cumulants = (probs.sum(axis=1), pq.sum(axis=1), (pq * (1.0 - 2.0 * probs)).sum(axis=1))
-
-    scale = hit / probs.shape[0]
-    # risk_normal's per-row terms, computed once for the whole search (same operations, same
-    # order: the figures are identical)
-    mean_, var_, third_ = (c[:, None] for c in cumulants)
-    pi_ = pi[:, None]
-    bern_var = pi_ * (1 - pi_)
-    skew_pi = 1 - 2 * pi_
-    edge = m0 + 0.5
-    skew_c = _INV_SQRT_2PI / 6.0
-
-    def risk(ks: FloatArray) -> FloatArray:
-        k1 = (ks - 1.0)[None, :]
-        kb = k1 * bern_var
-        v = np.maximum(var_ + kb, 1e-12)
-        sd = np.sqrt(v)
-        x = (edge - (mean_ - k1 * pi_)) / sd
-        gamma = (third_ - kb * skew_pi) / (v * sd)
-        p = ndtr(x) + gamma * (1 - x * x) * np.exp(-0.5 * x * x) * skew_c
-        p = np.minimum(np.maximum(p, 0.0), 1.0)
-        return scale * np.add.reduce(p, axis=0)
-
-    # Bracketing search on a grid of at most 17 candidates per round (risk grows with k).
-    lo, hi = 0, kmax + 1  # risk(lo) <= threshold (k = 0 places nothing), risk(hi) > threshold
-    risk_hi = 0.0
-    while hi - lo > 1:
-        if hi - lo <= 18:
-            ks = np.arange(lo + 1, hi, dtype=np.float64)
-        else:
-            width = hi - lo
-            ks = np.array(sorted({lo + round(width * i / 17) for i in range(1, 17)}), np.float64)
-        r = risk(ks)
-        bad = np.flatnonzero(r > threshold)
-        if bad.size == 0:
-            lo = int(ks[-1])
-            continue
-        b = int(bad[0])
-        hi, risk_hi = int(ks[b]), float(r[b])
-        if b > 0:
-            lo = int(ks[b - 1])
-    return lo, risk_hi
+    return normal_calls(moments.powers, moments.lines, pi, m0, hit, kmax, threshold)

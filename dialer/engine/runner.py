@@ -55,6 +55,7 @@ from dialer.engine.events import (
 from dialer.engine.seats import SeatBoard, SeatState
 from pacing.budget import AbandonController, BudgetConfig, LedgerEntry, LedgerKind
 from pacing.estimators import OutcomeRates
+from pacing.kernels import worst_case_room
 from pacing.model import PacingEstimators, PacingModel, Priors
 from pacing.policies import (
     PacingDecision,
@@ -64,6 +65,7 @@ from pacing.policies import (
     make_policy,
     seat_free_forecast,
 )
+from pacing.risk import EXACT_MAX_TRIALS, ForecastMoments
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,21 +231,36 @@ class CampaignRunner:
         ages = now - ring
         if self._requests:
             ages = np.concatenate([ages, np.zeros(len(self._requests))])
-        model = self.estimators.model(now, talk, wrap)
         unanswered = len(self._ringing) + len(self._requests)
         lines = unanswered + len(self._waiting) + len(talk)  # talk includes reserved seats
         room = 10_000 if self.config.max_lines is None else self.config.max_lines - lines
+        idle = self.seats.ready_count
+        if not isinstance(self.policy, PredictivePolicy):
+            # (a fixed ratio is what the operator chose: no forecast, no threshold to steer)
+            return PacingSnapshot(
+                idle_seats=idle,
+                talk_elapsed=talk,
+                wrapup_elapsed=wrap,
+                ring_ages=ages,
+                waiting_answers=len(self._waiting),
+                connect_window=self.config.connect_window_s,
+                max_new_calls=max(0, room),
+            )
+        model = self.estimators.model(now, talk, wrap)
         at_risk = unanswered * self.last_decision.threshold
         threshold = self.controller.threshold(now, model.hit, at_risk)
-        idle = self.seats.ready_count
-        seat_free = live_by = None
-        if threshold > 0 and isinstance(self.policy, PredictivePolicy):
-            # (a fixed ratio is what the operator chose: it is not second-guessed here)
-            seat_free = seat_free_forecast(model, talk, wrap)
-            live_by = (
-                model.live_answer_by(ages) if ages.size else np.zeros((model.fractions.size, 0))
-            )
-            room = min(room, self._budget_proof_room(now, model, idle, seat_free, live_by))
+        seat_free = live_by = moments = None
+        if threshold > 0:
+            if talk.size + wrap.size + ages.size <= EXACT_MAX_TRIALS:
+                seat_free = seat_free_forecast(model, talk, wrap)
+                live_by = (
+                    model.live_answer_by(ages) if ages.size else np.zeros((model.fractions.size, 0))
+                )
+                moments = ForecastMoments.of(seat_free, live_by)
+            else:
+                # (the policy's normal approximation and the guard read only the sums)
+                moments = model.moments(talk, wrap, ages)
+            room = min(room, self._budget_proof_room(now, model, idle, moments))
         return PacingSnapshot(
             idle_seats=idle,
             talk_elapsed=talk,
@@ -256,6 +273,7 @@ class CampaignRunner:
             max_new_calls=max(0, room),
             seat_free=seat_free,
             live_by=live_by,
+            moments=moments,
         )
 
     #: Posterior quantile of the hit rate the budget guard sizes for.
@@ -301,12 +319,7 @@ class CampaignRunner:
         return (answers + prior * self.estimators.rates.human) / (dials + prior)
 
     def _budget_proof_room(
-        self,
-        now: float,
-        model: PacingModel,
-        idle: int,
-        seat_free: np.ndarray,
-        live_by: np.ndarray,
+        self, now: float, model: PacingModel, idle: int, moments: ForecastMoments
     ) -> int:
         """New calls allowed by the remaining abandon budget, even if the forecast is off.
 
@@ -316,14 +329,13 @@ class CampaignRunner:
         (wide with few dials, tight with many), the last seconds' rate (:meth:`_fast_hit`) and
         ``JUMP_FACTOR`` times the estimate, plus ``GUARD_SD`` sd — and seats coming free low
         (``FREES_TRUST`` x (mean - ``GUARD_SD`` sd) of the conditioned forecast), and keeps that
-        worst case within
-        the remaining budget minus one. The policy's
-        risk threshold aims at the expected abandons; this caps the bad tail, and binds mostly
-        while the budget is thin (first minutes, after a burst).
+        worst case within the remaining budget minus one. The policy's risk threshold aims at
+        the expected abandons; this caps the bad tail, and binds mostly while the budget is thin
+        (first minutes, after a burst).
         """
         allowed = self.controller.allowed_abandons(now) - 1
         waiting = len(self._waiting)
-        progressive = max(0, idle - live_by.shape[1] - waiting)
+        progressive = max(0, idle - moments.lines - waiting)
         if allowed <= 0:
             return progressive
         rates = self.estimators.rates
@@ -334,35 +346,15 @@ class CampaignRunner:
             # before any estimate sees it): allow for a jump of JUMP_FACTOR.
             min(1.0, self.JUMP_FACTOR * rates.human),
         )
-        z = self.GUARD_SD
-        q = seat_free
-        frees = q.sum(axis=1) - z * np.sqrt((q * (1.0 - q)).sum(axis=1))
-        fractions = model.fractions.tolist()
-        if live_by.size:
-            r = live_by * (hit_q / max(model.hit_upper, 1e-9))
-            r = np.minimum(r, 1.0)
-            ans_mean, ans_var = r.sum(axis=1).tolist(), (r * (1.0 - r)).sum(axis=1).tolist()
-        else:
-            ans_mean = ans_var = [0.0] * len(fractions)
-        # (a handful of horizons: scalar arithmetic, the same IEEE operations as element-wise
-        # numpy, without its per-call overhead)
-        trust = self.FREES_TRUST
-        k_min = math.inf
-        for f, free, mean, var in zip(fractions, frees.tolist(), ans_mean, ans_var, strict=True):
-            p = hit_q * f  # a new call is a live answer by horizon j
-            # Per horizon: largest k with waiting + mean + k p + z sqrt(var + k p (1-p))
-            #   <= idle + max(frees, 0) + allowed; a quadratic in s = sqrt(var + k p (1-p)).
-            slack = idle + trust * max(free, 0.0) + allowed - waiting - mean
-            pq = max(p * (1.0 - p), 1e-12)
-            # k = (s^2 - var) / pq and mean + k p + z s <= ... gives a s^2 + z s - c <= 0, a = p/pq
-            a = p / pq
-            c = slack + a * var
-            if c > 0:
-                s_max = (-z + math.sqrt(z * z + 4.0 * a * max(c, 0.0))) / (2.0 * a)
-                k = (s_max * s_max - var) / pq
-            else:
-                k = -1.0
-            k_min = min(k_min, k)
+        k_min = worst_case_room(
+            moments.powers,
+            model.fractions,
+            hit_q,
+            hit_q / max(model.hit_upper, 1e-9),
+            self.GUARD_SD,
+            self.FREES_TRUST,
+            idle + allowed - waiting,
+        )
         max_new = int(max(0.0, math.floor(k_min)))
         return max(max_new, progressive)
 

@@ -1,0 +1,178 @@
+"""The compiled decision kernels agree with the numpy reference arithmetic they replace."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from pacing.kernels import (
+    exact_risks,
+    live_power_sums,
+    normal_calls,
+    normal_risk,
+    seat_power_sums,
+    worst_case_room,
+)
+from pacing.model import PacingEstimators
+from pacing.policies import seat_free_forecast
+from pacing.risk import ForecastMoments, risk_exact, risk_normal
+
+J = 8
+FRACTIONS = (np.arange(J) + 0.5) / J
+
+
+def _probs(seed: int, rows: int, n: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    p = rng.random((rows, n))
+    p[p < 0.1] = 0.0  # some certain outcomes, both ways
+    p[p > 0.9] = 1.0
+    return p
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(0, 48),
+    m0=st.integers(-5, 30),
+    kmax=st.integers(1, 40),
+    stop=st.floats(0.0, 2.0),
+)
+def test_exact_risks_match_the_dft_reference(
+    seed: int, n: int, m0: int, kmax: int, stop: float
+) -> None:
+    probs = _probs(seed, J, n)
+    pi = np.random.default_rng(seed + 1).random(J) * 0.6
+    got = exact_risks(probs, m0, pi, kmax, stop)
+    want = risk_exact(probs, m0, pi, kmax, stop).mean(axis=0)
+    n_common = min(got.size, want.size)
+    assert np.allclose(got[:n_common], want[:n_common], atol=1e-9)
+    if got.size != want.size:
+        # both stop after the first value above ``stop``; the DFT's rounding noise (~1e-16) can
+        # put a value that equals ``stop`` on the other side
+        assert abs(got[n_common - 1] - stop) < 1e-9
+
+
+def _cumulants(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pq = p * (1 - p)
+    return p.sum(axis=1), pq.sum(axis=1), (pq * (1 - 2 * p)).sum(axis=1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(49, 400), k=st.integers(1, 200))
+def test_normal_risk_matches_the_numpy_reference(seed: int, n: int, k: int) -> None:
+    seats = _probs(seed, J, n // 2)
+    live = _probs(seed + 7, J, n - n // 2) * 0.3
+    mo = ForecastMoments.of(seats, live)
+    x = np.concatenate([seats, 1 - live], axis=1)
+    mean, var, third = _cumulants(x)
+    pi = 0.25 * FRACTIONS
+    m0 = live.shape[1] + 2 - 5
+    want = 0.25 * risk_normal(mean, var, third, m0, pi, np.array([float(k)])).mean()
+    from pacing.kernels import x_cumulants
+
+    assert np.allclose(np.array(x_cumulants(mo.powers, mo.lines)), [mean, var, third])
+    assert math.isclose(normal_risk(k, mean, var, third, pi, m0, 0.25), want, abs_tol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    idle=st.integers(0, 40),
+    kmax=st.integers(1, 300),
+    threshold=st.floats(1e-4, 0.2),
+)
+@example(seed=0, idle=0, kmax=1, threshold=1e-4)
+def test_normal_calls_is_the_last_call_within_the_threshold(
+    seed: int, idle: int, kmax: int, threshold: float
+) -> None:
+    seats = _probs(seed, J, 120)
+    live = _probs(seed + 3, J, 60) * 0.3
+    mo = ForecastMoments.of(seats, live)
+    pi = 0.25 * FRACTIONS
+    m0 = 60 - idle
+    calls, risk_next = normal_calls(mo.powers, mo.lines, pi, m0, 0.25, kmax, threshold)
+    mean, var, third = _cumulants(np.concatenate([seats, 1 - live], axis=1))
+    risks = 0.25 * risk_normal(mean, var, third, m0, pi, np.arange(1, kmax + 1.0)).mean(axis=0)
+    # risk grows with k, so the answer is the number of leading calls within the threshold
+    assert np.all(np.diff(risks) >= -1e-12)
+    want = int(np.searchsorted(risks, threshold, side="right"))
+    assert calls == want
+    if calls < kmax:
+        assert math.isclose(risk_next, risks[calls], rel_tol=1e-9)
+
+
+def _model() -> PacingEstimators:
+    est = PacingEstimators()
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        est.observe_talk(float(rng.lognormal(4.8, 0.7)))
+        est.observe_wrapup(5.0)
+        if rng.random() < 0.3:
+            est.observe_live_answer(float(rng.lognormal(2.4, 0.4)))
+        else:
+            est.observe_no_contact(float(rng.uniform(3, 25)))
+    return est
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), talking=st.integers(0, 150), lines=st.integers(0, 200))
+def test_power_sums_match_the_forecast_arrays(seed: int, talking: int, lines: int) -> None:
+    rng = np.random.default_rng(seed)
+    talk = rng.uniform(-1, 900, talking)  # (a clock step can make an age negative)
+    wrap = rng.uniform(0, 8, talking // 10)
+    ages = rng.uniform(0, 40, lines)
+    est = _model()
+    m = est.model(0.0, talk, wrap)
+    arrays = ForecastMoments.of(seat_free_forecast(m, talk, wrap), m.live_answer_by(ages))
+    direct = m.moments(talk, wrap, ages)
+    assert (direct.lines, direct.seats) == (lines, talk.size + wrap.size)
+    assert np.allclose(direct.powers, arrays.powers, atol=1e-9)
+    sums = seat_power_sums(talk, m.talk_step, m.talk_free, wrap, m.wrap_step, m.wrap_free)
+    assert np.allclose(sums[0], seat_free_forecast(m, talk, wrap).sum(axis=1))
+    live = live_power_sums(
+        ages, m.ring_step, m.ring_gain, m.answer_surv, m.fail_surv, m.hit_upper,
+        min(1.0, m.hit_upper + m.machine),
+    )  # fmt: skip
+    assert np.allclose(live[0], m.live_answer_by(ages).sum(axis=1))
+
+
+def _guard_reference(
+    q: np.ndarray, r: np.ndarray, hit_q: float, c: float, z: float, trust: float, base: float
+) -> float:
+    """The guard's inequality checked one k at a time (slow and obviously right)."""
+    frees = q.sum(axis=1) - z * np.sqrt((q * (1 - q)).sum(axis=1))
+    mean = c * r.sum(axis=1)
+    var = np.maximum(c * r.sum(axis=1) - c * c * (r * r).sum(axis=1), 0.0)
+    best = math.inf
+    for j in range(q.shape[0]):
+        p = hit_q * FRACTIONS[j]
+        room = base + trust * max(frees[j], 0.0)
+        k = -1
+        while (
+            k < 2000
+            and mean[j] + (k + 1) * p + z * math.sqrt(var[j] + (k + 1) * p * (1 - p)) <= room + 1e-9
+        ):
+            k += 1
+        best = min(best, k)
+    return best
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    base=st.floats(-5, 40),
+    hit_q=st.floats(0.02, 0.9),
+    c=st.floats(1.0, 3.0),
+)
+def test_worst_case_room_solves_the_guard_inequality(
+    seed: int, base: float, hit_q: float, c: float
+) -> None:
+    q = _probs(seed, J, 30)
+    r = _probs(seed + 1, J, 20) * 0.25
+    mo = ForecastMoments.of(q, r)
+    got = worst_case_room(mo.powers, FRACTIONS, hit_q, c, 3.0, 0.5, base)
+    want = _guard_reference(q, r, hit_q, c, 3.0, 0.5, base)
+    assert max(-1, math.floor(got + 1e-9)) == want or (got < 0 and want == -1)
