@@ -162,14 +162,15 @@ def normal_calls(
     hit: float,
     kmax: int,
     threshold: float,
-) -> tuple[int, float]:
+) -> tuple[int, float, float]:
     """Largest ``k <= kmax`` whose risk stays at or under ``threshold`` (risk grows with k):
-    doubling steps to bracket it, then bisection. Returns ``(k, risk of call k + 1)`` (0.0 when
-    ``kmax`` itself passes). ``powers``: ``ForecastMoments.powers``.
+    doubling steps to bracket it, then bisection. Returns ``(k, risk of call k + 1, risk of call
+    k)`` (0.0 for a call not evaluated: beyond ``kmax``, or call 0). ``powers``:
+    ``ForecastMoments.powers``.
     """
     mean, var, third = x_cumulants(powers, lines)
     lo, hi = 0, kmax + 1
-    risk_hi = 0.0
+    risk_hi = risk_lo = 0.0
     step = 1
     while lo + step < hi:
         k = lo + step
@@ -177,7 +178,7 @@ def normal_calls(
         if r > threshold:
             hi, risk_hi = k, r
             break
-        lo = k
+        lo, risk_lo = k, r
         step *= 2
     while hi - lo > 1:
         mid = (lo + hi) // 2
@@ -185,8 +186,8 @@ def normal_calls(
         if r > threshold:
             hi, risk_hi = mid, r
         else:
-            lo = mid
-    return lo, risk_hi
+            lo, risk_lo = mid, r
+    return lo, risk_hi, risk_lo
 
 
 @njit(cache=True)

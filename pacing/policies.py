@@ -67,6 +67,7 @@ class PacingDecision:
     calls: int
     threshold: float = 0.0
     risk_next: float = 0.0  # abandon probability of one more call beyond ``calls``
+    risk_last: float = 0.0  # abandon probability of the last call placed (bounds all of them)
     expected_free: float = 0.0  # seats expected free by the median answer horizon
     expected_answers: float = 0.0  # live answers expected from calls in flight by then
     policy: str = ""
@@ -136,7 +137,7 @@ class PredictivePolicy:
         kmax = min(kmax, int(self.max_lines_per_seat * seats) + 1)
         if snapshot.threshold <= 0.0 or kmax <= 0:
             return self._progressive(snapshot, exp_free, exp_ans)
-        calls, risk_next = calls_within_risk(
+        calls, risk_next, risk_last = calls_within_risk(
             seat_free,
             r,
             snapshot.idle_seats,
@@ -154,6 +155,7 @@ class PredictivePolicy:
             calls=calls,
             threshold=snapshot.threshold,
             risk_next=risk_next,
+            risk_last=risk_last,
             expected_free=exp_free,
             expected_answers=exp_ans,
             policy=self.name,

@@ -155,7 +155,7 @@ def calls_within_risk(
     kmax: int,
     threshold: float,
     moments: ForecastMoments | None = None,
-) -> tuple[int, float]:
+) -> tuple[int, float, float]:
     """How many new calls keep each one's abandon risk at or under ``threshold``.
 
     ``seat_free`` (J, seats): P(busy seat free by horizon j + connect window);
@@ -163,12 +163,13 @@ def calls_within_risk(
     ``answer_fractions`` (J,): share of the answer-delay distribution before horizon j (so
     ``hit * fraction`` is the chance another new call answers live before this one).
     The risk of the k-th call is ``hit * mean_j P(X_j - N_kj <= m0)``: P(answered live AND no
-    seat), non-decreasing in k. Returns ``(calls, risk of call number calls + 1)``.
+    seat), non-decreasing in k. Returns ``(calls, risk of call calls + 1, risk of call calls)``
+    (the last placed call's risk bounds every placed call's).
     ``moments``: the forecasts' sums; above ``EXACT_MAX_TRIALS`` seats + lines only they are
     read (the arrays may then be empty placeholders), below it the arrays are.
     """
     if kmax <= 0:
-        return 0, 0.0
+        return 0, 0.0, 0.0
     n_f = inflight_live.shape[1] if moments is None else moments.lines
     m0 = n_f + waiting - idle
     pi = hit * answer_fractions
@@ -181,5 +182,6 @@ def calls_within_risk(
         risks = hit * exact_risks(probs, m0, pi, kmax, threshold / max(hit, 1e-12))
         risks = np.maximum.accumulate(risks)
         calls = int(np.searchsorted(risks, threshold, side="right"))
-        return calls, float(risks[calls]) if calls < risks.size else float(risks[-1])
+        risk_next = float(risks[calls]) if calls < risks.size else float(risks[-1])
+        return calls, risk_next, float(risks[calls - 1]) if calls else 0.0
     return normal_calls(moments.powers, moments.lines, pi, m0, hit, kmax, threshold)

@@ -27,7 +27,7 @@ import math
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -175,6 +175,8 @@ class CampaignRunner:
         self._records: list[AttemptRecord] = []
         self._ledger: list[LedgerEntry] = []
         self.last_decision = PacingDecision(calls=0)
+        self._thin = False  # the last snapshot was taken in the thin-budget mode
+        self.thin_risk_spent = 0.0  # see THIN_RISK_TOTAL
         self.dialling_enabled = True
 
     # ================================================================== dial step
@@ -183,8 +185,13 @@ class CampaignRunner:
         self._lapse_requests(now)
         if not self.dialling_enabled:
             return 0
-        decision = self.policy.decide(self.snapshot(now), now)
+        snapshot = self.snapshot(now)
+        decision = self.policy.decide(snapshot, now)
         self.last_decision = decision
+        if self._thin and decision.calls:
+            # Each call beyond one per idle seat carries at most the last one's risk.
+            extra = decision.calls - max(0, snapshot.idle_seats - snapshot.lines_in_flight)
+            self.thin_risk_spent += max(0, extra) * decision.risk_last
         if decision.calls > 0:
             self._requests.extend([now] * decision.calls)
         return decision.calls
@@ -249,6 +256,12 @@ class CampaignRunner:
         model = self.estimators.model(now, talk, wrap)
         at_risk = unanswered * self.last_decision.threshold
         threshold = self.controller.threshold(now, model.hit, at_risk)
+        self._thin = False
+        if threshold <= 0.0 and self.controller.last_reason == "budget":
+            thin = self._thin_threshold(now, model)
+            if thin is not None:
+                threshold, model = thin
+                self._thin = True
         seat_free = live_by = moments = None
         if threshold > 0:
             if talk.size + wrap.size + ages.size <= EXACT_MAX_TRIALS:
@@ -260,7 +273,8 @@ class CampaignRunner:
             else:
                 # (the policy's normal approximation and the guard read only the sums)
                 moments = model.moments(talk, wrap, ages)
-            room = min(room, self._budget_proof_room(now, model, idle, moments))
+            if not self._thin:
+                room = min(room, self._budget_proof_room(now, model, idle, moments))
         return PacingSnapshot(
             idle_seats=idle,
             talk_elapsed=talk,
@@ -275,6 +289,40 @@ class CampaignRunner:
             live_by=live_by,
             moments=moments,
         )
+
+    #: Chance, over a campaign's life, of a breach of the cap that over-dialling while the budget
+    #: is thin may buy (see :meth:`_thin_threshold`).
+    THIN_RISK_TOTAL = 0.005
+    #: Posterior quantile of the hit rate the thin-budget mode sizes its risks with.
+    THIN_HIT_QUANTILE = 0.99
+
+    def _thin_threshold(self, now: float, model: PacingModel) -> tuple[float, PacingModel] | None:
+        """Thin-budget mode: a tiny per-call risk threshold instead of plain progressive.
+
+        While at most one abandon is allowed (a new campaign's first ~2/cap live answers, or
+        after a burst) any abandon too many breaks the cap, so the budget controller falls back
+        to progressive. Yet with many seats idle, or a low hit rate, extra lines can be all but
+        riskless: a call is abandoned only if more people answer than seats can take. This mode
+        places a call while its abandon risk — with the hit rate at its 99 % posterior quantile,
+        or the last seconds' rate if higher — stays under ``left * hit / need``: the unspent part
+        of ``THIN_RISK_TOTAL`` spread over the dials expected before two abandons are allowed
+        (``need`` live answers away). The risks of the calls placed so are added up
+        (``thin_risk_spent``, an upper bound), so the chance this mode ever causes a breach stays
+        under ``THIN_RISK_TOTAL`` over the campaign's life (a restart begins a new account).
+        Returns the threshold and the pessimistic model, or None to stay progressive.
+        """
+        left = self.THIN_RISK_TOTAL - self.thin_risk_spent
+        if left <= 0.0 or self.controller.allowed_abandons(now) > 1:
+            return None
+        answers, abandons = self.controller.ledger.counts(now)
+        need = max(1.0, (abandons + 2) / self.controller.config.cap - answers)
+        hit = max(
+            model.hit_upper,
+            self.estimators.rates.human_quantile(self.THIN_HIT_QUANTILE),
+            self._fast_hit(now, float(model.horizons[model.horizons.size // 2])),
+        )
+        hit = min(hit, 1.0)
+        return left * hit / need, replace(model, hit_upper=hit)
 
     #: Posterior quantile of the hit rate the budget guard sizes for.
     HIT_QUANTILE = 0.95

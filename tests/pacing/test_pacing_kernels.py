@@ -93,7 +93,7 @@ def test_normal_calls_is_the_last_call_within_the_threshold(
     mo = ForecastMoments.of(seats, live)
     pi = 0.25 * FRACTIONS
     m0 = 60 - idle
-    calls, risk_next = normal_calls(mo.powers, mo.lines, pi, m0, 0.25, kmax, threshold)
+    calls, risk_next, risk_last = normal_calls(mo.powers, mo.lines, pi, m0, 0.25, kmax, threshold)
     mean, var, third = _cumulants(np.concatenate([seats, 1 - live], axis=1))
     risks = 0.25 * risk_normal(mean, var, third, m0, pi, np.arange(1, kmax + 1.0)).mean(axis=0)
     # risk grows with k, so the answer is the number of leading calls within the threshold
@@ -102,6 +102,8 @@ def test_normal_calls_is_the_last_call_within_the_threshold(
     assert calls == want
     if calls < kmax:
         assert math.isclose(risk_next, risks[calls], rel_tol=1e-9)
+    if calls:
+        assert math.isclose(risk_last, risks[calls - 1], rel_tol=1e-9)
 
 
 def _model() -> PacingEstimators:

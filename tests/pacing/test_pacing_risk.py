@@ -86,9 +86,10 @@ def test_higher_threshold_never_means_fewer_calls() -> None:
 
 
 def test_no_idle_no_freeing_seats_means_no_call() -> None:
-    calls, risk_next = _case(0, 0, 0, 0.01)
+    calls, risk_next, risk_last = _case(0, 0, 0, 0.01)
     assert calls == 0
     assert risk_next > 0.01
+    assert risk_last == 0.0  # (no call placed)
 
 
 def test_large_campaign_uses_the_normal_path_and_is_monotone() -> None:
