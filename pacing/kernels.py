@@ -233,6 +233,30 @@ def worst_case_room(
 
 
 @njit(cache=True)
+def conditional_table(
+    surv: FloatArray, step: float, shift: FloatArray, if_gone: float
+) -> FloatArray:
+    """``T[i, j] = 1 - S(i*step + shift_j) / S(i*step)`` clipped to [0, 1] (``if_gone`` where
+    ``S(i*step)`` is ~0), ``S`` looked up with linear interpolation: the model's tables of the
+    chance a seat is free within each horizon given how long it has talked (or wrapped up)."""
+    rows = surv.size - 1
+    out = np.empty((rows, shift.size))
+    top = surv.size - 1.000001
+    inv = 1.0 / step
+    for i in range(rows):
+        s_now = surv[i]
+        for j in range(shift.size):
+            if s_now <= 1e-9:
+                out[i, j] = if_gone
+                continue
+            pos = min(max((i * step + shift[j]) * inv, 0.0), top)
+            k = int(pos)
+            s_then = surv[k] + (surv[k + 1] - surv[k]) * (pos - k)
+            out[i, j] = min(max(1.0 - s_then / s_now, 0.0), 1.0)
+    return out
+
+
+@njit(cache=True)
 def exact_risks(probs: FloatArray, m0: int, pi: FloatArray, kmax: int, stop: float) -> FloatArray:
     """``mean_j P(X_j - N_k <= m0)`` for ``k = 1..``, stopping once it exceeds ``stop``
     (``risk.risk_exact``, averaged over the rows).
@@ -274,6 +298,7 @@ def exact_risks(probs: FloatArray, m0: int, pi: FloatArray, kmax: int, stop: flo
 
 
 __all__ = [
+    "conditional_table",
     "exact_risks",
     "live_power_sums",
     "normal_calls",

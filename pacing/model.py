@@ -21,7 +21,7 @@ from pacing.estimators import (
     OutcomeRates,
     survival_at,
 )
-from pacing.kernels import live_power_sums, seat_power_sums
+from pacing.kernels import conditional_table, live_power_sums, seat_power_sums
 from pacing.risk import ForecastMoments
 
 
@@ -125,14 +125,9 @@ def _grid(t: FloatArray, step: float, size: int) -> NDArray[np.intp]:
 def _conditional_table(
     surv: FloatArray, step: float, shift: FloatArray, if_gone: float
 ) -> FloatArray:
-    """``T[i, j] = 1 - S(i*step + shift_j) / S(i*step)``: done within shift_j, given i*step."""
-    t = np.arange(surv.size - 1, dtype=np.float64) * step
-    s_now = surv[:-1]
-    s_then = survival_at(surv, step, t[:, None] + shift[None, :])
-    gone = s_now <= 1e-9
-    q = 1.0 - s_then / np.where(gone, 1.0, s_now)[:, None]
-    q[gone, :] = if_gone
-    return np.minimum(np.maximum(q, 0.0), 1.0)
+    """``T[i, j] = 1 - S(i*step + shift_j) / S(i*step)``: done within shift_j, given i*step
+    (``S`` linearly interpolated, as :func:`pacing.estimators.survival_at`)."""
+    return conditional_table(surv, step, shift, if_gone)
 
 
 class PacingEstimators:

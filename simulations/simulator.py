@@ -158,6 +158,7 @@ class _Sim:
         self.leaving: set[str] = set()
         self.seat_names: list[str] = []
         self.pushed_deadline = math.inf
+        self.decided_at = -math.inf  # the last pacing decision
         self.series: dict[str, list[float]] = {
             k: [] for k in ("t", "occupancy", "lines", "threshold", "answers", "abandons")
         }
@@ -191,7 +192,8 @@ class _Sim:
                 if now >= end:
                     continue
                 self._apply(runner.tick(now), now)
-                self._dial(now)
+                if now - self.decided_at >= 0.5 * sc.decision_interval:
+                    self._dial(now)  # (a seat that just became ready asked a moment ago)
                 self._sample(now)
                 self.push(now + sc.decision_interval, _DECIDE)
             elif kind == _ANSWER:
@@ -259,6 +261,7 @@ class _Sim:
     # ------------------------------------------------------------------ world
     def _dial(self, now: float) -> None:
         runner = self.runner
+        self.decided_at = now
         n = runner.dial_demand(now)
         if n <= 0:
             return

@@ -178,3 +178,27 @@ def test_worst_case_room_solves_the_guard_inequality(
     got = worst_case_room(mo.powers, FRACTIONS, hit_q, c, 3.0, 0.5, base)
     want = _guard_reference(q, r, hit_q, c, 3.0, 0.5, base)
     assert max(-1, math.floor(got + 1e-9)) == want or (got < 0 and want == -1)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), step=st.sampled_from([0.25, 1.0, 2.0]), if_gone=st.floats(0, 1))
+def test_conditional_table_matches_the_numpy_reference(
+    seed: int, step: float, if_gone: float
+) -> None:
+    from pacing.estimators import survival_at
+    from pacing.kernels import conditional_table
+
+    rng = np.random.default_rng(seed)
+    surv = np.concatenate([[1.0], np.cumprod(1 - rng.random(300) * 0.05)])
+    surv[250:] = 0.0  # a tail that is gone
+    shift = np.sort(rng.uniform(0, 60, J))
+    t = np.arange(surv.size - 1) * step
+    s_now = surv[:-1]
+    gone = s_now <= 1e-9
+    want = (
+        1.0
+        - survival_at(surv, step, t[:, None] + shift[None, :]) / np.where(gone, 1, s_now)[:, None]
+    )
+    want[gone, :] = if_gone
+    want = np.clip(want, 0.0, 1.0)
+    assert np.allclose(conditional_table(surv, step, shift, if_gone), want, atol=1e-12)
