@@ -143,6 +143,7 @@ class PacingEstimators:
         rate_memory: float = 500.0,
         connect_window_s: float = 2.0,
         hit_z: float = 0.5,
+        horizon_cap_s: float | None = None,
     ) -> None:
         p = priors or Priors()
         self.priors = p
@@ -156,6 +157,7 @@ class PacingEstimators:
         self.fail_delay = DurationEstimator(p.fail_delay, 0.25, ring_bins, 300, 120)
         self._j = horizons
         self._connect_window = connect_window_s
+        self._horizon_cap = horizon_cap_s  # forecast no further ahead than this
         self.hit_z = hit_z  # posterior sds added to the hit rate where more answers is safer
         self._refresh_s = refresh_s
         self._model: PacingModel | None = None
@@ -196,6 +198,8 @@ class PacingEstimators:
             idx = np.searchsorted(cdf, fractions * top)
             step = self.answer_delay.step
             horizons = (np.minimum(idx, cdf.size - 1) * step).astype(np.float64)
+            if self._horizon_cap is not None:
+                horizons = np.minimum(horizons, self._horizon_cap)
             within = horizons + self._connect_window
             wrap_mean = self.wrapup.mean()
             wrap_surv = self.wrapup.survival_table(wrapup_elapsed)

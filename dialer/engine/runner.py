@@ -86,6 +86,13 @@ class RunnerConfig:
     bridge (a few ms on Asterisk) completes inside the window; later it is abandoned at once."""
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     priors: Priors = field(default_factory=Priors)
+    risk_threshold_min: float = 0.0
+    """Predictive: the budget controller's risk threshold is held within [min, max] while it
+    dials ahead (never when the budget or the breaker says progressive)."""
+    risk_threshold_max: float = 1.0
+    answer_horizon_s: float | None = None
+    """Predictive: forecast answers and free seats at most this far ahead (None: as far as the
+    learnt answer delays reach)."""
 
     def __post_init__(self) -> None:
         if self.connect_window_s <= 0:
@@ -96,6 +103,13 @@ class RunnerConfig:
             )
         if self.ring_timeout_s < 15:
             raise ValueError(f"ring_timeout_s must be >= 15 s by law, got {self.ring_timeout_s}")
+        if not 0.0 <= self.risk_threshold_min <= self.risk_threshold_max <= 1.0:
+            raise ValueError(
+                "risk thresholds must satisfy 0 <= min <= max <= 1, got "
+                f"{self.risk_threshold_min} and {self.risk_threshold_max}"
+            )
+        if self.answer_horizon_s is not None and self.answer_horizon_s <= 0:
+            raise ValueError(f"answer_horizon_s must be positive, got {self.answer_horizon_s}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +171,7 @@ class CampaignRunner:
             cfg.priors,
             max_ring_s=max(60.0, cfg.ring_timeout_s),
             connect_window_s=cfg.connect_window_s,
+            horizon_cap_s=cfg.answer_horizon_s,
         )
         self.controller = AbandonController(cfg.budget, history)
         self.seats = SeatBoard()
@@ -256,6 +271,9 @@ class CampaignRunner:
         model = self.estimators.model(now, talk, wrap)
         at_risk = unanswered * self.last_decision.threshold
         threshold = self.controller.threshold(now, model.hit, at_risk)
+        if threshold > 0.0:
+            cfg = self.config
+            threshold = min(max(threshold, cfg.risk_threshold_min), cfg.risk_threshold_max)
         self._thin = False
         if threshold <= 0.0 and self.controller.last_reason == "budget":
             thin = self._thin_threshold(now, model)

@@ -1,8 +1,12 @@
-"""The thin-budget mode: careful over-dialling while the abandon budget allows no abandon."""
+"""Bounds on predictive dialling: the thin-budget mode (careful over-dialling while the budget
+allows no abandon), the operator's risk-threshold bounds and forecast horizon."""
 
 from __future__ import annotations
 
 import dataclasses
+
+import numpy as np
+import pytest
 
 from dialer.engine.runner import CampaignRunner, RunnerConfig
 from pacing.model import Priors
@@ -46,3 +50,41 @@ def test_over_a_run_the_allowance_is_never_overspent() -> None:
     result = sim.run()
     assert 0.0 < sim.runner.thin_risk_spent <= CampaignRunner.THIN_RISK_TOTAL + 1e-12
     assert result.max_abandon_rate <= 0.03
+
+
+def _busy_runner(**kw: float) -> CampaignRunner:
+    from pacing.budget import LedgerEntry, LedgerKind
+
+    history = [LedgerEntry(float(i), LedgerKind.LIVE_ANSWER) for i in range(3000)]
+    cfg = RunnerConfig(mode="predictive", priors=Priors(hit=0.25, strength=5000.0), **kw)
+    r = CampaignRunner(cfg, history=history)
+    for i in range(20):
+        r.seat_login(f"s{i}", 4000.0)
+    return r
+
+
+def test_the_operator_bounds_hold_the_risk_threshold() -> None:
+    free = _busy_runner()
+    free.dial_demand(4000.0)
+    natural = free.last_decision.threshold
+    assert natural > 0.0
+    capped = _busy_runner(risk_threshold_max=natural / 4)
+    capped.dial_demand(4000.0)
+    assert capped.last_decision.threshold == natural / 4
+    floored = _busy_runner(risk_threshold_min=natural * 2, risk_threshold_max=1.0)
+    floored.dial_demand(4000.0)
+    assert floored.last_decision.threshold == natural * 2
+
+
+def test_answer_horizon_caps_the_forecast() -> None:
+    r = _busy_runner(answer_horizon_s=5.0)
+    m = r.estimators.model(4000.0, np.zeros(0), np.zeros(0))
+    assert m.horizons.max() <= 5.0
+    assert _busy_runner().estimators.model(4000.0, np.zeros(0), np.zeros(0)).horizons.max() > 5.0
+
+
+def test_bad_operator_bounds_are_refused() -> None:
+    with pytest.raises(ValueError, match="risk thresholds"):
+        RunnerConfig(risk_threshold_min=0.3, risk_threshold_max=0.2)
+    with pytest.raises(ValueError, match="answer_horizon_s"):
+        RunnerConfig(answer_horizon_s=0.0)
