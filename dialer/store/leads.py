@@ -143,15 +143,20 @@ def _claim_tier(
                 t.attempts_today < max_attempts_per_day,
             )
         )
+    # A CTE, not an IN (subquery): PostgreSQL may re-run a LIMIT ... SKIP LOCKED subquery for
+    # each row the UPDATE scans, each run picking other unlocked rows, and so claim more than n.
     candidates = (
         select(t.id)
         .where(*conditions)
         .order_by(t.priority.desc(), t.next_call_at, t.id)
         .limit(n)
         .with_for_update(skip_locked=True)
-        .scalar_subquery()
+        .cte("candidates")
     )
-    where: list[ColumnElement[bool]] = [t.id.in_(candidates), t.status == tier.value]
+    where: list[ColumnElement[bool]] = [
+        t.id.in_(select(candidates.c.id)),
+        t.status == tier.value,
+    ]
     if lease_token is not None:
         where.append(lease_is_held(conn, campaign, lease_token))
     stmt = (
