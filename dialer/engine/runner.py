@@ -339,8 +339,17 @@ class CampaignRunner:
             self.estimators.rates.human_quantile(self.THIN_HIT_QUANTILE),
             self._fast_hit(now, float(model.horizons[model.horizons.size // 2])),
         )
+        if self.estimators.rates.observations < self.MIN_OUTCOMES:
+            hit = 1.0  # (see MIN_OUTCOMES)
         hit = min(hit, 1.0)
         return left * hit / need, replace(model, hit_upper=hit)
+
+    #: Dial outcomes this runner must have seen before its budget guard and thin-budget mode
+    #: trust the hit-rate estimate; until then they size for every line answering live. A
+    #: restart brings the abandon budget back (the ledger) but not the rate, and a weak prior
+    #: (20 % by default) under a list that answers at 60 % let a first burst of lines, all
+    #: seats idle, cost more abandons than the budget held (seen on the sandbox at 25-100 seats).
+    MIN_OUTCOMES = 30
 
     #: Posterior quantile of the hit rate the budget guard sizes for.
     HIT_QUANTILE = 0.95
@@ -412,6 +421,8 @@ class CampaignRunner:
             # before any estimate sees it): allow for a jump of JUMP_FACTOR.
             min(1.0, self.JUMP_FACTOR * rates.human),
         )
+        if rates.observations < self.MIN_OUTCOMES:
+            hit_q = 1.0  # (see MIN_OUTCOMES)
         k_min = worst_case_room(
             moments.powers,
             model.fractions,

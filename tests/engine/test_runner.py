@@ -20,6 +20,7 @@ from dialer.engine.events import (
 from dialer.engine.runner import CampaignRunner, RunnerConfig
 from dialer.engine.seats import SeatState
 from pacing.budget import LedgerEntry, LedgerKind
+from pacing.estimators import OutcomeRates
 
 
 def _runner(mode: str = "progressive", **kw) -> CampaignRunner:
@@ -244,6 +245,8 @@ def test_a_surge_of_live_answers_narrows_the_guard_within_seconds() -> None:
         history += [LedgerEntry(1985.0 + i * 0.2, LedgerKind.LIVE_ANSWER) for i in range(recent)]
         history += [LedgerEntry(float(i), LedgerKind.ABANDON) for i in range(15)]
         r = CampaignRunner(RunnerConfig(mode="predictive"), history=history)
+        for k in range(50):  # outcomes seen since the start (at the prior's 20 %)
+            r.estimators.rates.observe(OutcomeRates.HUMAN if k % 5 == 0 else OutcomeRates.OTHER)
         for i in range(10):
             r.seat_login(f"s{i}", 1985.0)
         for i in range(20):

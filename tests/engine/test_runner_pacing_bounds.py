@@ -18,6 +18,9 @@ def _runner(hit: float, seats: int = 10) -> CampaignRunner:
     # a hit rate the campaign is sure of (as after thousands of dials), and no budget yet
     priors = Priors(hit=hit, machine=0.0, strength=5000.0)
     r = CampaignRunner(RunnerConfig(mode="predictive", priors=priors))
+    seen = r.estimators.rates
+    for k in range(CampaignRunner.MIN_OUTCOMES):  # enough outcomes seen to trust the rate
+        seen.observe(seen.HUMAN if k < round(hit * CampaignRunner.MIN_OUTCOMES) else seen.OTHER)
     for i in range(seats):
         r.seat_login(f"s{i}", 0.0)
     return r
@@ -88,3 +91,19 @@ def test_bad_operator_bounds_are_refused() -> None:
         RunnerConfig(risk_threshold_min=0.3, risk_threshold_max=0.2)
     with pytest.raises(ValueError, match="answer_horizon_s"):
         RunnerConfig(answer_horizon_s=0.0)
+
+
+def test_a_restarted_campaign_does_not_trust_its_prior_hit_rate() -> None:
+    # Budget restored from the ledger, no dial seen yet: a prior of 20 % must not let a burst of
+    # lines out on 25 idle seats (the list may answer at 60 %).
+    from pacing.budget import LedgerEntry, LedgerKind
+
+    history = [LedgerEntry(float(i), LedgerKind.LIVE_ANSWER) for i in range(600)]
+    history += [LedgerEntry(float(i), LedgerKind.ABANDON) for i in range(6)]
+    r = CampaignRunner(RunnerConfig(mode="predictive"), history=history)
+    for i in range(25):
+        r.seat_login(f"s{i}", 1000.0)
+    allowed = r.controller.allowed_abandons(1000.0)
+    calls = r.dial_demand(1000.0)
+    # every line beyond the idle seats could be a live answer with no seat: within the budget
+    assert calls <= 25 + allowed - 1
