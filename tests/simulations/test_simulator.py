@@ -76,7 +76,9 @@ def test_shipped_scenarios_load() -> None:
     assert base.seats == 25 and base.duration == 8 * 3600
     assert base.changes[0].at == 4 * 3600 and base.changes[0].regime.outcomes.human == 0.10
     assert base.changes[0].regime.outcomes.busy == 0.225  # unchanged keys carry over
-    for path in SCENARIOS.glob("*.yaml"):
+    paths = sorted(SCENARIOS.glob("**/*.yaml"))
+    assert len(paths) >= 14  # the named scenarios and the stress set
+    for path in paths:
         load_scenario(path)
 
 
