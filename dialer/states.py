@@ -109,3 +109,53 @@ class LedgerKind(StrEnum):
 
     LIVE_ANSWER = "live_answer"
     ABANDON = "abandon"
+
+
+class PreviewOfferState(StrEnum):
+    """A preview-mode offer of one lead to one seat (table ``preview_offers``).
+
+    ``offered`` → ``accepted`` (by the agent) → ``dialled`` (the daemon placed the call);
+    ``offered`` → ``skipped`` (by the agent) or ``expired`` (nobody answered, ``on_timeout: skip``);
+    ``offered`` → ``dialled`` directly on timeout with ``on_timeout: dial``;
+    ``offered`` / ``accepted`` → ``withdrawn`` by the daemon (the seat left ready, the campaign
+    paused or stopped, the lead may no longer be called).
+    """
+
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    SKIPPED = "skipped"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+    DIALLED = "dialled"
+
+
+class TrialState(StrEnum):
+    """A campaign's trial (table ``campaign_trials``): a stratified sample dialled first."""
+
+    RUNNING = "running"  # the sample is being dialled
+    COMPLETE = "complete"  # every sampled lead was settled; the campaign paused for review
+    SKIPPED = "skipped"  # an operator chose to dial the whole list without (more) trial
+    CANCELLED = "cancelled"  # reset by an operator: a new sample is drawn at the next run
+
+
+class IvrResult(StrEnum):
+    """What a robot-mode call did in the IVR."""
+
+    PRESSED = "pressed"  # asked for a person (hand-over requested)
+    NOT_PRESSED = "not_pressed"  # heard the message, asked for nobody
+
+
+class InboundRoute(StrEnum):
+    """Where an inbound call (a callback to a caller-ID pool number) was sent."""
+
+    SAME_SEAT = "same_seat"  # the seat that made the bound outbound call
+    INBOUND_GROUP = "inbound_group"  # an idle seat of the campaign's inbound_seat_group
+    CLOSED = "closed"  # nobody free / no binding: the closed message
+
+
+class InboundOutcome(StrEnum):
+    """How an inbound call ended."""
+
+    CONNECTED = "connected"  # reached a seat
+    CLOSED = "closed"  # heard the closed message
+    CALLER_HANGUP = "caller_hangup"  # hung up before a seat took it

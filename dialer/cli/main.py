@@ -11,7 +11,7 @@ import importlib.util
 
 import typer
 
-from dialer.cli import campaign, db, dnc, leads, numbers, seats, top
+from dialer.cli import attempts, campaign, db, dnc, leads, numbers, preview, seats, top, trial
 
 app = typer.Typer(
     name="dialerctl",
@@ -31,6 +31,9 @@ app.add_typer(leads.app, name="leads")
 app.add_typer(seats.app, name="seats")
 app.add_typer(numbers.app, name="numbers")
 app.add_typer(dnc.app, name="dnc")
+app.add_typer(preview.app, name="preview")
+app.add_typer(trial.app, name="trial")
+app.add_typer(attempts.app, name="attempts")
 app.command("top")(top.top_cmd)
 
 

@@ -157,3 +157,12 @@ def seats_cmd(
         _write_csv(csv_path, write_seat_csv, report)
     else:
         out.print(seat_table(report))
+
+
+def _mount_trial_report() -> None:
+    from dialer.cli.trial import report_trial_cmd
+
+    report_app.command("trial")(report_trial_cmd)
+
+
+_mount_trial_report()

@@ -26,6 +26,7 @@ from dialer.config.models import (
     HttpConfig,
     Outcome,
     PacingConfig,
+    PreviewConfig,
     QuarantineConfig,
     RegionHours,
     RetryRule,
@@ -36,6 +37,7 @@ from dialer.config.models import (
     SmsFollowUpConfig,
     TrialConfig,
     Weekday,
+    WrapupConfig,
 )
 from dialer.config.values import TimeWindow, format_duration, parse_duration, parse_time_window
 
@@ -58,6 +60,7 @@ __all__ = [
     "HttpConfig",
     "Outcome",
     "PacingConfig",
+    "PreviewConfig",
     "QuarantineConfig",
     "RegionHours",
     "RetryRule",
@@ -69,6 +72,7 @@ __all__ = [
     "TimeWindow",
     "TrialConfig",
     "Weekday",
+    "WrapupConfig",
     "format_duration",
     "load_config",
     "load_config_text",

@@ -369,6 +369,24 @@ class RobotConfig(Section):
     ivr_extension: str = "s"
     handover_seat_group: str | None = None
     """Seat group that takes callers the IVR hands over (then the connect window applies)."""
+    message: str | None = None
+    """Sound the IVR plays first (``DIALER_ROBOT_MESSAGE``); None: the dialplan's default."""
+    prompt: str | None = None
+    """The "press 1 to speak to someone" sound (``DIALER_ROBOT_PROMPT``); None: the default."""
+    wait_s: Duration | None = Field(default=None, gt=0.0, le=60.0)
+    """How long the IVR waits for the key after the prompt (``DIALER_ROBOT_WAIT_S``)."""
+
+
+class PreviewConfig(Section):
+    """Preview dialling: each lead is offered to a ready seat (a ``preview_offers`` row the agent's
+    desktop reads) and dialled only when its agent accepts it."""
+
+    offer_timeout_s: Duration = Field(default=60.0, gt=0.0, le=3600.0)
+    """How long an offer waits for the agent to accept or skip it."""
+    on_timeout: Literal["dial", "skip"] = "skip"
+    """An offer left unanswered is dialled anyway (``dial``) or given back (``skip``)."""
+    skip_retry_s: Duration = Field(default=3600.0, ge=0.0, le=31 * 86400.0)
+    """A skipped lead (by the agent or by timeout) may be offered again after this long."""
 
 
 class TrialConfig(Section):
@@ -378,6 +396,21 @@ class TrialConfig(Section):
     sample_fraction: float = Field(default=0.04, gt=0.0, le=1.0)
     """3-5 % is usual."""
     stratify_by: list[str] = Field(default_factory=lambda: ["country", "time_zone"])
+
+
+class WrapupConfig(Section):
+    """After-call work: how long a seat stays in wrap-up before it takes calls again.
+
+    ``timed``: ``timed_s`` seconds. ``disposition``: until the CRM (or ``dialerctl attempts
+    dispose``) records a disposition for the call the seat took, or ``max_s`` at the longest.
+    The environment variable ``DIALER_AUTO_WRAPUP_S``, when set, overrides ``timed_s`` (for the
+    demo and tests).
+    """
+
+    mode: Literal["timed", "disposition"] = "timed"
+    timed_s: Duration = Field(default=5.0, ge=0.0, le=3600.0)
+    max_s: Duration = Field(default=300.0, gt=0.0, le=86400.0)
+    """Disposition mode: the seat is ready again after this long even with no disposition."""
 
 
 class SmsFollowUpConfig(Section):
@@ -420,8 +453,12 @@ class CampaignConfig(Section):
     no_answer_timeout_s: Duration = Field(default=25.0, le=300.0)
     """How long a call rings before it is counted as no answer (>= min_ring_s)."""
     robot: RobotConfig | None = None
+    preview: PreviewConfig = PreviewConfig()
+    """Preview mode's offers (used when ``dial_mode`` is ``preview``)."""
     trial: TrialConfig = TrialConfig()
     sms_follow_up: SmsFollowUpConfig = SmsFollowUpConfig()
+    wrapup: WrapupConfig = WrapupConfig()
+    """Wrap-up after each call: timed, or until the CRM posts a disposition."""
     priority: int = 0
     """Among campaigns sharing seats or lines, higher goes first."""
 
@@ -501,7 +538,10 @@ class DialerConfig(Section):
     def campaign_seats(self, campaign: str) -> list[SeatConfig]:
         """The seats a campaign dials for: its own list, else its seat group's."""
         config = self.campaigns[campaign]
-        ids = config.seats or self.seat_groups.get(config.seat_group or "", [])
+        group = config.seat_group
+        if group is None and config.robot is not None:
+            group = config.robot.handover_seat_group  # robot mode: the hand-over seats
+        ids = config.seats or self.seat_groups.get(group or "", [])
         return [self.seats[seat_id] for seat_id in ids]
 
     def caller_id_pool(self, campaign: str) -> CallerIdPool:
@@ -571,6 +611,12 @@ def _campaign_checks(
             )
     if campaign.dial_mode == "robot" and campaign.robot is None:
         yield (*here, "robot"), "dial_mode robot needs a robot section with ivr_context"
+    if campaign.amd.on_machine == "ivr" and campaign.robot is None:
+        yield (
+            (*here, "amd", "on_machine"),
+            "ivr needs a robot section (the IVR to play to machines) "
+            "(allowed without one: hangup, seat)",
+        )
     for j, server in enumerate(campaign.servers):
         if server.name not in server_names:
             yield (

@@ -7,7 +7,8 @@
    background and reconnects by itself, so an unreachable Asterisk only pauses dialling
    (``/readyz`` answers 503 meanwhile);
 2. routes every Asterisk event to the campaign worker owning its call or seat
-   (``ServerConnected``/``ServerDisconnected`` go to ``ctx.set_ami_connected``);
+   (``ServerConnected``/``ServerDisconnected`` go to ``ctx.set_ami_connected``); callbacks into
+   the caller-ID pool's numbers go to the :class:`~dialer.daemon.inbound.InboundRouter`;
 3. every ``SUPERVISE_S`` (and at most a second apart, with ``ctx.heartbeat()``): reads each
    campaign's desired state from the database and starts, pauses or stops its
    :class:`~dialer.daemon.campaign_worker.CampaignWorker`; every ``CHECK_LEADS_S`` validates leads
@@ -40,6 +41,7 @@ from dialer.config import DialerConfig
 from dialer.daemon.campaign_settings import UnsupportedCampaign
 from dialer.daemon.campaign_worker import CampaignWorker, Shared, is_terminal, validate_campaign
 from dialer.daemon.db_writer import DbWriter, is_connection_error
+from dialer.daemon.inbound import InboundRouter
 from dialer.daemon.server import ConfigRejected, ServerContext
 from dialer.engine.events import InboundCall, SafeHarbourPlayed
 from dialer.obs.logs import get_logger
@@ -111,6 +113,7 @@ class CampaignLoop:
         self.workers: dict[str, tuple[CampaignWorker, asyncio.Task[None]]] = {}
         self.calls: dict[str, CampaignWorker] = {}
         self.seats: dict[str, CampaignWorker] = {}
+        self.inbound = InboundRouter(engine, telephony, self.writer, self.seats, self.config)
         self._next_lead_check = 0.0
         self._next_unreadable_log = 0.0
         self._missing_logged: set[str] = set()
@@ -159,9 +162,12 @@ class CampaignLoop:
             log.info("safe_harbour_played", attempt=event.call_id, completed=event.completed)
             return
         if isinstance(event, InboundCall):
-            log.info("inbound_call_unrouted", detail="callbacks are not routed by this daemon yet")
+            await self.inbound.on_call(event)
             return
         call_id = getattr(event, "call_id", None)
+        if self.inbound.owns(call_id):
+            await self.inbound.on_event(event)
+            return
         if call_id is not None:
             call_worker = self.calls.get(call_id)
             if call_worker is not None:
@@ -287,6 +293,7 @@ class CampaignLoop:
             raise ConfigRejected("Asterisk servers changed: restart dialerd to apply that")
         self.config = new
         self.shared.config = new
+        self.inbound.config = new
         for name, (worker, _) in self.workers.items():
             if name in new.campaigns:
                 worker.apply_config(new)
@@ -338,6 +345,7 @@ async def run_campaigns(ctx: ServerContext) -> None:
         left = await loop.writer.close(timeout_s=max(1.0, min(5.0, ctx.drain_time_left() - 0.5)))
         if left:
             log.error("results_not_written", count=left)
+        await loop.inbound.close()
         await telephony.close()
         router.cancel()
         with contextlib.suppress(asyncio.CancelledError):

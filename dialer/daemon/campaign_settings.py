@@ -1,8 +1,8 @@
 """From a campaign's configuration to what the daemon hands the engine and Asterisk.
 
 Pure translation, no I/O: the runner's settings (:func:`runner_config`), the channel variables
-every call of the campaign carries (:func:`call_variables`), and which Asterisk server carries the
-campaign (:func:`campaign_server`).
+every call of the campaign carries (:func:`call_variables`), the wrap-up rule
+(:func:`wrapup_rule`), and which Asterisk server carries the campaign (:func:`campaign_server`).
 """
 
 from __future__ import annotations
@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from dialer.config import AmdConfig, CampaignConfig, DialerConfig
+from dialer.engine.robot import ROBOT_MODE
 from dialer.engine.runner import RunnerConfig
+from dialer.engine.wrapup import WrapupRule
 from pacing.budget import BudgetConfig
 
-SUPPORTED_MODES = frozenset({"predictive", "progressive"})
-"""Dial modes this daemon runs; preview and robot campaigns are reported ``blocked``."""
+SUPPORTED_MODES = frozenset({"predictive", "progressive", "preview", "robot"})
+"""Dial modes this daemon runs; others are reported ``blocked``."""
 
 
 class UnsupportedCampaign(ValueError):
@@ -31,6 +33,10 @@ def pacing_mode(campaign: CampaignConfig) -> str:
     if campaign.dial_mode == "progressive":
         ratio = campaign.pacing.progressive_ratio
         return "progressive" if ratio == 1.0 else f"ratio:{ratio:g}"
+    if campaign.dial_mode == "robot":
+        return ROBOT_MODE
+    if campaign.dial_mode == "preview":
+        return "progressive"  # never asked for calls: preview dials when an agent accepts a lead
     return "predictive"
 
 
@@ -44,8 +50,15 @@ def runner_config(campaign: CampaignConfig) -> RunnerConfig:
         ring_timeout_s=max(campaign.no_answer_timeout_s, campaign.min_ring_s),
         amd=campaign.amd.enabled,
         hang_up_machines=campaign.amd.on_machine == "hangup",
+        on_machine=machine_action(campaign),
+        on_notsure=campaign.amd.on_notsure,
+        ivr_context=campaign.robot.ivr_context if campaign.robot is not None else None,
+        ivr_extension=campaign.robot.ivr_extension if campaign.robot is not None else "s",
         max_lines=campaign.pacing.max_lines,
         budget=BudgetConfig(cap=cap, window_s=campaign.abandon.window_s),
+        risk_threshold_min=campaign.pacing.risk_threshold_min,
+        risk_threshold_max=campaign.pacing.risk_threshold_max,
+        answer_horizon_s=campaign.pacing.answer_horizon_s,
     )
 
 
@@ -79,7 +92,35 @@ def call_variables(campaign: CampaignConfig) -> dict[str, str]:
     }
     if campaign.amd.enabled:
         variables["DIALER_AMD_ARGS"] = amd_arguments(campaign.amd)
+    robot = campaign.robot
+    if robot is not None:
+        if robot.message:
+            variables["DIALER_ROBOT_MESSAGE"] = robot.message
+        if robot.prompt:
+            variables["DIALER_ROBOT_PROMPT"] = robot.prompt
+        if robot.wait_s is not None:
+            variables["DIALER_ROBOT_WAIT_S"] = f"{robot.wait_s:g}"
     return variables
+
+
+def machine_action(campaign: CampaignConfig) -> str:
+    """What an answering machine gets: ``hangup``, ``ivr`` (the robot IVR plays its message to
+    it) or ``seat``. ``ivr`` needs a robot section (the campaign is refused otherwise)."""
+    action = campaign.amd.on_machine
+    if action == "ivr" and campaign.robot is None:
+        raise UnsupportedCampaign(
+            f"campaign {campaign.name!r}: amd.on_machine ivr needs a robot section with the "
+            "ivr_context to play (allowed without one: hangup, seat)"
+        )
+    return action
+
+
+def wrapup_rule(campaign: CampaignConfig, timed_override_s: float | None = None) -> WrapupRule:
+    """The campaign's wrap-up; ``timed_override_s`` (``DIALER_AUTO_WRAPUP_S``) replaces
+    ``timed_s`` when given."""
+    config = campaign.wrapup
+    timed = config.timed_s if timed_override_s is None else timed_override_s
+    return WrapupRule(config.mode, timed_s=timed, max_s=config.max_s)
 
 
 def campaign_servers(config: DialerConfig, campaign: str) -> list[str]:

@@ -11,6 +11,9 @@ never lost:
 - answered by a person (AMD human / not sure, or no AMD) but not connected: ``abandoned``, with
   its live-answer and abandon ledger entries (the compliance-safe reading);
 - answered and judged a machine: ``machine``;
+- robot campaigns: answered, in the IVR, nobody asked for (no ``handover_at``): ``robot``, no
+  ledger entries (only a hand-over request is a live answer there: docs/robot-and-callbacks.md);
+  a hand-over request not connected: ``abandoned``, as above;
 - never answered: ``failed`` (the retry rule for failures applies).
 
 Seat phones a previous daemon nailed up for the campaign's seats are hung up too, so that each
@@ -44,8 +47,11 @@ def call_id_of(channel: LiveChannel) -> str:
     return channel.uniqueid.split(";", 1)[0]
 
 
-def settle(rows: Iterable[Mapping[str, object]], live: Iterable[LiveChannel]) -> list[Settlement]:
-    """Pure: the settlement of each in-flight attempt row, given the live channels."""
+def settle(
+    rows: Iterable[Mapping[str, object]], live: Iterable[LiveChannel], *, robot: bool = False
+) -> list[Settlement]:
+    """Pure: the settlement of each in-flight attempt row, given the live channels (``robot``:
+    the campaign's answered calls went to its IVR)."""
     by_call: dict[str, list[LiveChannel]] = {}
     for channel in live:
         by_call.setdefault(call_id_of(channel), []).append(channel)
@@ -58,7 +64,11 @@ def settle(rows: Iterable[Mapping[str, object]], live: Iterable[LiveChannel]) ->
         answered = row.get("answered_at") is not None
         connected = row.get("connected_at") is not None
         live_answer = answered and amd not in ("machine", "hangup")
-        if connected:
+        in_ivr_only = robot and answered and not connected and row.get("handover_at") is None
+        if in_ivr_only and amd != "machine":
+            live_answer = False
+            outcome = AttemptOutcome.ROBOT
+        elif connected:
             outcome = AttemptOutcome.HUMAN
         elif answered and amd == "machine":
             outcome = AttemptOutcome.MACHINE

@@ -5,6 +5,11 @@
     placed/ringing → failed | busy | no_answer
     live/connecting → abandoned (no seat within the connect window) | ended (customer hung up)
 
+Robot mode: an answered call goes to the IVR instead of a seat,
+
+    placed/ringing/answered → in_ivr → ended (heard the message, asked for nobody)
+                                     ↘ live (pressed 1: hand-over requested) → connecting → ...
+
 ``answered`` is only used while answering-machine detection runs; with AMD off a live answer goes
 straight to ``live`` (waiting for a seat). Terminal states never change again; any other move
 raises :class:`IllegalCallTransition` naming the call and both states.
@@ -23,6 +28,7 @@ class CallState(StrEnum):
     LIVE = "live"  # a person is on the line, waiting for a seat
     CONNECTING = "connecting"  # seat chosen, being bridged
     CONNECTED = "connected"
+    IN_IVR = "in_ivr"  # robot mode: the IVR plays its message; a hand-over request makes it live
     ENDED = "ended"
     FAILED = "failed"
     BUSY = "busy"
@@ -62,10 +68,15 @@ _NOT_ANSWERED = {CallState.FAILED, CallState.BUSY, CallState.NO_ANSWER}
 
 ALLOWED: dict[CallState, frozenset[CallState]] = {
     CallState.PLACED: frozenset(
-        {CallState.RINGING, CallState.ANSWERED, CallState.LIVE, *_NOT_ANSWERED}
+        {CallState.RINGING, CallState.ANSWERED, CallState.LIVE, CallState.IN_IVR, *_NOT_ANSWERED}
     ),
-    CallState.RINGING: frozenset({CallState.ANSWERED, CallState.LIVE, *_NOT_ANSWERED}),
-    CallState.ANSWERED: frozenset({CallState.LIVE, CallState.MACHINE_HANDLED, CallState.ENDED}),
+    CallState.RINGING: frozenset(
+        {CallState.ANSWERED, CallState.LIVE, CallState.IN_IVR, *_NOT_ANSWERED}
+    ),
+    CallState.ANSWERED: frozenset(
+        {CallState.LIVE, CallState.IN_IVR, CallState.MACHINE_HANDLED, CallState.ENDED}
+    ),
+    CallState.IN_IVR: frozenset({CallState.LIVE, CallState.ENDED}),
     CallState.LIVE: frozenset({CallState.CONNECTING, CallState.ABANDONED, CallState.ENDED}),
     CallState.CONNECTING: frozenset(
         {CallState.CONNECTED, CallState.LIVE, CallState.ABANDONED, CallState.ENDED}
@@ -95,6 +106,9 @@ class Call:
     seat_id: str | None = None
     deadline: float | None = None  # connect-window end while live/connecting
     cause: int = 0
+    ivr_at: float | None = None  # robot mode: sent to the IVR
+    handover_at: float | None = None  # robot mode: the caller asked for a person (pressed 1)
+    machine: bool = False  # AMD said machine, yet the call goes on (on_machine: ivr or seat)
 
     def move(self, new: CallState, now: float) -> None:
         """Go to ``new`` or raise :class:`IllegalCallTransition`."""
@@ -103,8 +117,13 @@ class Call:
                 f"call {self.call_id}: cannot go from {self.state.value} to {new.value}"
             )
         self.state = new
-        if new in (CallState.ANSWERED, CallState.LIVE) and self.answered_at is None:
+        answering = (CallState.ANSWERED, CallState.LIVE, CallState.IN_IVR)
+        if new in answering and self.answered_at is None:
             self.answered_at = now
+        if new is CallState.IN_IVR:
+            self.ivr_at = now
+        elif new is CallState.LIVE and self.ivr_at is not None and self.handover_at is None:
+            self.handover_at = now
         elif new is CallState.CONNECTED:
             self.connected_at = now
         elif new in TERMINAL:

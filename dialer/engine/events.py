@@ -155,10 +155,11 @@ class PlaySafeHarbour:
 
 @dataclass(frozen=True, slots=True)
 class SendToIvr:
-    """Robot mode: hand the answered call to the campaign's IVR context."""
+    """Robot mode: hand the answered call to the campaign's IVR context (at ``exten``)."""
 
     call_id: str
     context: str
+    exten: str = "s"
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,8 +50,10 @@ from dialer.engine.events import (
     PlaySafeHarbour,
     SeatPhoneDown,
     SeatPhoneUp,
+    SeatRequested,
     SendToIvr,
 )
+from dialer.engine.robot import ROBOT_MODE, IvrTally, RobotPolicy, robot_room
 from dialer.engine.seats import SeatBoard, SeatState
 from pacing.budget import AbandonController, BudgetConfig, LedgerEntry, LedgerKind
 from pacing.estimators import OutcomeRates
@@ -79,6 +81,7 @@ class RunnerConfig:
     amd: bool = False  # wait for an AmdResult after CallAnswered
     hang_up_machines: bool = True
     ivr_context: str | None = None  # robot mode: live answers go to this dialplan context
+    ivr_extension: str = "s"  # ... at this extension
     max_lines: int | None = None
     request_ttl_s: float = 10.0
     connect_margin_s: float = 0.25
@@ -93,6 +96,11 @@ class RunnerConfig:
     answer_horizon_s: float | None = None
     """Predictive: forecast answers and free seats at most this far ahead (None: as far as the
     learnt answer delays reach)."""
+    on_notsure: str = "seat"
+    """AMD not sure: ``seat`` (treat as a person) or ``hangup`` (treat as a machine, hang up)."""
+    on_machine: str | None = None
+    """AMD machine: ``hangup``, ``ivr`` (the robot IVR plays to it) or ``seat`` (an agent leaves a
+    message); None: ``hangup`` when ``hang_up_machines`` else leave the call in the dialplan."""
 
     def __post_init__(self) -> None:
         if self.connect_window_s <= 0:
@@ -110,6 +118,12 @@ class RunnerConfig:
             )
         if self.answer_horizon_s is not None and self.answer_horizon_s <= 0:
             raise ValueError(f"answer_horizon_s must be positive, got {self.answer_horizon_s}")
+        if self.on_notsure not in ("seat", "hangup"):
+            raise ValueError(f"on_notsure must be seat or hangup, got {self.on_notsure!r}")
+        if self.on_machine not in (None, "hangup", "ivr", "seat"):
+            raise ValueError(f"on_machine must be hangup, ivr or seat, got {self.on_machine!r}")
+        if self.on_machine == "ivr" and self.ivr_context is None:
+            raise ValueError("on_machine ivr needs an ivr_context (a robot section)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +141,21 @@ class AttemptRecord:
     connected_at: float | None = None
     seat_id: str | None = None
     cause: int = 0
+    ivr_at: float | None = None
+    handover_at: float | None = None
+    machine: bool = False  # answered by a machine (AMD), handled by the IVR or a seat
+
+    @property
+    def ivr_result(self) -> str | None:
+        """Robot mode: ``pressed`` (asked for a person) or ``not_pressed``; None otherwise."""
+        if self.ivr_at is None:
+            return None
+        return "pressed" if self.handover_at is not None else "not_pressed"
+
+    @property
+    def transferred(self) -> bool:
+        """Handed over from the IVR to a seat."""
+        return self.handover_at is not None and self.connected_at is not None
 
     @property
     def ring_s(self) -> float:
@@ -135,11 +164,12 @@ class AttemptRecord:
 
     @property
     def wait_s(self) -> float:
-        """Answer to connect (or to abandon)."""
-        if self.answered_at is None:
+        """Answer to connect (or to abandon); in robot mode from the hand-over request."""
+        start = self.handover_at if self.handover_at is not None else self.answered_at
+        if start is None or (self.ivr_at is not None and self.handover_at is None):
             return 0.0
         end = self.connected_at if self.connected_at is not None else self.ended_at
-        return end - self.answered_at
+        return end - start
 
     @property
     def talk_s(self) -> float:
@@ -166,7 +196,7 @@ class CampaignRunner:
         history: Iterable[LedgerEntry] = (),
     ) -> None:
         self.config = cfg = config or RunnerConfig()
-        self.policy: Policy = policy or make_policy(cfg.mode)
+        self.policy: Policy = policy or self.policy_for(cfg.mode)
         self.estimators = PacingEstimators(
             cfg.priors,
             max_ring_s=max(60.0, cfg.ring_timeout_s),
@@ -193,6 +223,15 @@ class CampaignRunner:
         self._thin = False  # the last snapshot was taken in the thin-budget mode
         self.thin_risk_spent = 0.0  # see THIN_RISK_TOTAL
         self.dialling_enabled = True
+        self._reserved: dict[str, str] = {}  # preview mode: call -> the seat it was placed for
+        self._inbound: dict[str, str] = {}  # inbound (callback) calls given a seat: call -> seat
+        self.ivr = IvrTally()
+
+    def policy_for(self, mode: str) -> Policy:
+        """The pacing policy of a dial mode (``robot``: lines, see :mod:`dialer.engine.robot`)."""
+        if mode == ROBOT_MODE:
+            return RobotPolicy(self._robot_room)
+        return make_policy(mode)
 
     # ================================================================== dial step
     def dial_demand(self, now: float) -> int:
@@ -459,9 +498,134 @@ class CampaignRunner:
     def seat_logout(self, seat_id: str, now: float) -> None:
         self.seats.move(seat_id, SeatState.LOGGED_OUT, now)
 
+    # ================================================================== inbound (callbacks)
+    def inbound_to_seat(self, call_id: str, seat_id: str, now: float) -> ConnectToSeat | None:
+        """An inbound call (a callback routed by the daemon) takes this seat if it is ready:
+        the seat is reserved for it and the returned command bridges it; None if not ready."""
+        seat = self.seats.seats.get(seat_id)
+        if seat is None or seat.state is not SeatState.READY or call_id in self._inbound:
+            return None
+        self.seats.move(seat_id, SeatState.RESERVED, now)
+        seat.call_id = call_id
+        self._inbound[call_id] = seat_id
+        return ConnectToSeat(call_id, seat_id)
+
+    def inbound_release(self, call_id: str, now: float) -> list[Command]:
+        """The inbound call will not reach its reserved seat (redirect refused, too slow):
+        the seat is ready again."""
+        seat_id = self._inbound.pop(call_id, None)
+        if seat_id is None:
+            return []
+        if self.seats.get(seat_id).state is SeatState.RESERVED:
+            self.seats.move(seat_id, SeatState.READY, now)
+            return self._serve_waiting(now)
+        return []
+
+    def _inbound_event(self, event: object, now: float) -> list[Command]:
+        cid = getattr(event, "call_id", "")
+        seat_id = self._inbound[cid]
+        seat = self.seats.get(seat_id)
+        if isinstance(event, CallConnected):
+            if seat.state is SeatState.RESERVED:
+                self.seats.move(seat_id, SeatState.TALKING, now)
+            return []
+        if isinstance(event, CustomerLeftSeat | CallHungUp):
+            del self._inbound[cid]
+            if seat.state is SeatState.TALKING:
+                self.seats.move(seat_id, SeatState.WRAPUP, now)
+                seat.call_id = cid
+            elif seat.state is SeatState.RESERVED:
+                self.seats.move(seat_id, SeatState.READY, now)
+                return self._serve_waiting(now)
+        return []
+
+    def inbound_seat(self, call_id: str) -> str | None:
+        """The seat an inbound call was given, while it is being connected or talking."""
+        return self._inbound.get(call_id)
+
+    # ================================================================== robot mode
+    def _robot_room(self, now: float) -> int:
+        """New calls a robot campaign may place now (see :func:`dialer.engine.robot.robot_room`)."""
+        self._lapse_requests(now)
+        in_ivr = sum(1 for c in self.calls.values() if c.state is CallState.IN_IVR)
+        return robot_room(
+            max_lines=self.config.max_lines,
+            lines=len(self.calls) + len(self._requests),
+            unanswered=len(self._ringing) + len(self._requests),
+            in_ivr=in_ivr,
+            waiting=len(self._waiting),
+            seats=self.seats,
+            press_rate=self.ivr.press_rate_upper(),
+            hit_rate=self.estimators.rates.human_quantile(0.95),
+            allowed_abandons=self.controller.allowed_abandons(now),
+        )
+
+    # ================================================================== preview mode
+    def call_placed_for_seat(
+        self,
+        call_id: str,
+        lead_id: int | None,
+        number: str,
+        caller_id: str,
+        seat_id: str,
+        now: float,
+    ) -> Originate:
+        """Preview mode: the agent of ``seat_id`` accepted a lead; place its call for that seat.
+
+        The seat must be ready; it is reserved for the call from now on (no other call takes it,
+        and it is busy while the call rings). A live answer is connected to it at once, so no
+        abandon is possible while the seat stays up; any other end makes the seat ready again.
+        The call does not count against the pacing's requested calls."""
+        seat = self.seats.get(seat_id)
+        if seat.state is not SeatState.READY:
+            raise ValueError(f"seat {seat_id}: {seat.state.value}, not ready: cannot reserve it")
+        requests, self._requests = self._requests, []
+        try:
+            originate = self.call_placed(call_id, lead_id, number, caller_id, now)
+        finally:
+            self._requests = requests
+        self.seats.move(seat_id, SeatState.RESERVED, now)
+        seat.call_id = call_id
+        self.calls[call_id].seat_id = seat_id
+        self._reserved[call_id] = seat_id
+        return originate
+
+    def reserved_seat(self, call_id: str) -> str | None:
+        """Preview mode: the seat a call was placed for, until the call ends."""
+        return self._reserved.get(call_id)
+
+    def _connect_reserved(self, call: Call, now: float) -> list[Command] | None:
+        """A live answer on a preview call goes to its own seat; None if it has none (any more:
+        its phone went down while it rang), then it is an ordinary live answer."""
+        seat_id = self._reserved.get(call.call_id)
+        if seat_id is None:
+            return None
+        seat = self.seats.seats.get(seat_id)
+        if seat is None or seat.state is not SeatState.RESERVED or seat.call_id != call.call_id:
+            del self._reserved[call.call_id]
+            call.seat_id = None
+            return None
+        call.deadline = now + self.config.connect_window_s
+        call.move(CallState.CONNECTING, now)
+        self._connecting[call.call_id] = call.deadline
+        return [ConnectToSeat(call.call_id, seat_id)]
+
+    def _release_reserved(self, call: Call) -> None:
+        """A preview call ended without reaching its seat: the seat is ready again."""
+        seat_id = self._reserved.pop(call.call_id, None)
+        seat = self.seats.seats.get(seat_id) if seat_id is not None else None
+        if seat is None or seat.state is not SeatState.RESERVED or seat.call_id != call.call_id:
+            return
+        at = call.ended_at if call.ended_at is not None else call.placed_at
+        self.seats.move(seat.seat_id, SeatState.READY, at)
+
     # ================================================================== events
-    def on_event(self, event: CallEvent, now: float) -> list[Command]:
+    def on_event(self, event: CallEvent | SeatRequested, now: float) -> list[Command]:
         """Apply one normalised event; return the commands it calls for."""
+        if self._inbound and getattr(event, "call_id", None) in self._inbound:
+            return self._inbound_event(event, now)
+        if isinstance(event, SeatRequested):
+            return self._handover(event.call_id, now)
         match event:
             case CallRinging(call_id=cid):
                 call = self.calls.get(cid)
@@ -564,27 +728,61 @@ class CampaignRunner:
             call.move(CallState.ANSWERED, now)
         if call.state is not CallState.ANSWERED:
             return []
-        if status in (AmdStatus.HUMAN, AmdStatus.NOTSURE):
+        if status is AmdStatus.HUMAN or (
+            status is AmdStatus.NOTSURE and self.config.on_notsure == "seat"
+        ):
             return self._live_answer(call, now)
         if status is AmdStatus.HANGUP:
             return self._customer_gone(cid, now, 16)
         self._ringing.pop(cid, None)
         self.estimators.answer_delay.observe(now - call.placed_at)
         self._resolved(cid, OutcomeRates.MACHINE)
+        action = self.config.on_machine
+        if status is AmdStatus.NOTSURE:
+            action = "hangup"  # on_notsure: hangup (treated as a machine)
+        elif action is None:
+            action = "hangup" if self.config.hang_up_machines else "leave"
+        if action in ("ivr", "seat"):
+            call.machine = True
+            return self._live_answer(call, now, counted=False)
         call.move(CallState.MACHINE_HANDLED, now)
         self._finish(call, CallOutcome.MACHINE)
-        return [Hangup(cid, "machine")] if self.config.hang_up_machines else []
+        return [Hangup(cid, status.value)] if action == "hangup" else []
 
-    def _live_answer(self, call: Call, now: float) -> list[Command]:
-        self._ringing.pop(call.call_id, None)
-        self.estimators.answer_delay.observe(now - call.placed_at)
-        self._resolved(call.call_id, OutcomeRates.HUMAN)
-        self._ledger_add(LedgerEntry(now, LedgerKind.LIVE_ANSWER))
+    def _live_answer(self, call: Call, now: float, *, counted: bool = True) -> list[Command]:
+        """A person (or, not ``counted``, a machine handled like one) is on the line."""
+        if counted:
+            self._ringing.pop(call.call_id, None)
+            self.estimators.answer_delay.observe(now - call.placed_at)
+            self._resolved(call.call_id, OutcomeRates.HUMAN)
+        if self.config.ivr_context is not None:
+            # Robot mode: the IVR takes the call; only a hand-over request needs a seat, and only
+            # then is it a live answer for the abandon rate (see dialer.engine.robot).
+            call.move(CallState.IN_IVR, now)
+            self.ivr.entered += 1
+            return [SendToIvr(call.call_id, self.config.ivr_context, self.config.ivr_extension)]
+        if counted:
+            self._ledger_add(LedgerEntry(now, LedgerKind.LIVE_ANSWER))
         call.move(CallState.LIVE, now)
-        if self.config.ivr_context is not None:  # robot mode: no seat needed
-            call.move(CallState.ENDED, now)
-            self._finish(call, CallOutcome.ROBOT)
-            return [SendToIvr(call.call_id, self.config.ivr_context)]
+        return self._seat_wanted(call, now)
+
+    def _handover(self, cid: str, now: float) -> list[Command]:
+        """Robot mode: the caller asked the IVR for a person; a seat within the connect window."""
+        call = self._active(cid)
+        if call is None or call.state is not CallState.IN_IVR:
+            return []
+        self.ivr.pressed += 1
+        if not call.machine:
+            self._ledger_add(LedgerEntry(now, LedgerKind.LIVE_ANSWER))
+        call.machine = False  # a key press proves a person
+        call.move(CallState.LIVE, now)
+        return self._seat_wanted(call, now)
+
+    def _seat_wanted(self, call: Call, now: float) -> list[Command]:
+        if self._reserved:
+            reserved = self._connect_reserved(call, now)
+            if reserved is not None:
+                return reserved
         call.deadline = now + self.config.connect_window_s
         if self._waiting:  # earlier live answers take seats first
             self._waiting[call.call_id] = call.deadline
@@ -624,6 +822,9 @@ class CampaignRunner:
                 self.seats.move(call.seat_id, SeatState.READY, now)
             call.seat_id = None
         call.move(CallState.ABANDONED, now)
+        if call.machine:  # a machine left without a seat is no abandon (nor a 72-hour case)
+            self._finish(call, CallOutcome.MACHINE)
+            return PlaySafeHarbour(call.call_id)
         self._ledger_add(LedgerEntry(now, LedgerKind.ABANDON))
         self._finish(call, CallOutcome.ABANDONED)
         return PlaySafeHarbour(call.call_id)
@@ -640,7 +841,12 @@ class CampaignRunner:
                 self.estimators.observe_talk(now - call.connected_at)
             if seat_id is not None and self.seats.get(seat_id).state is SeatState.TALKING:
                 self.seats.move(seat_id, SeatState.WRAPUP, now)
-            self._finish(call, CallOutcome.HUMAN)
+            self._finish(call, CallOutcome.MACHINE if call.machine else CallOutcome.HUMAN)
+            return []
+        if call.state is CallState.IN_IVR:
+            call.move(CallState.ENDED, now)
+            self.ivr.finished += 1
+            self._finish(call, CallOutcome.MACHINE if call.machine else CallOutcome.ROBOT)
             return []
         if call.state in (CallState.LIVE, CallState.CONNECTING):
             # Hung up before a seat took the call: counted as an abandon (the safe side).
@@ -651,8 +857,9 @@ class CampaignRunner:
                     self.seats.move(call.seat_id, SeatState.READY, now)
                 call.seat_id = None
             call.move(CallState.ENDED, now)
-            self._ledger_add(LedgerEntry(now, LedgerKind.ABANDON))
-            self._finish(call, CallOutcome.CUSTOMER_HANGUP)
+            if not call.machine:
+                self._ledger_add(LedgerEntry(now, LedgerKind.ABANDON))
+            self._finish(call, CallOutcome.MACHINE if call.machine else CallOutcome.CUSTOMER_HANGUP)
             return self._serve_waiting(now)
         if call.state is CallState.ANSWERED:
             call.move(CallState.ENDED, now)
@@ -692,6 +899,8 @@ class CampaignRunner:
         self._ledger.append(entry)
 
     def _finish(self, call: Call, outcome: CallOutcome) -> None:
+        if self._reserved:
+            self._release_reserved(call)
         if call.call_id in self._outcomes and self._outcomes[call.call_id] is None:
             self._resolved(call.call_id, OutcomeRates.OTHER)
         self.calls.pop(call.call_id, None)
@@ -708,5 +917,8 @@ class CampaignRunner:
                 connected_at=call.connected_at,
                 seat_id=call.seat_id,
                 cause=call.cause,
+                ivr_at=call.ivr_at,
+                handover_at=call.handover_at,
+                machine=call.machine,
             )
         )

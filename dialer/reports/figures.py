@@ -9,7 +9,8 @@ Definitions (the words of the outbound call-centre practice the product follows)
 - outbound dialled: attempts actually sent to Asterisk;
 - answered human / machine: answered, split by answering-machine detection;
 - connected: answered calls bridged to a seat (contacts);
-- abandon rate: abandoned / live (human) answers, as the regulators define it;
+- abandon rate: abandoned / live (human) answers, as the regulators define it (robot mode: over
+  the callers who asked the IVR for a person, as the abandon ledger counts them);
 - contacts per agent hour: connected calls / agent hours, where agent hours are the seats'
   logged-in time when the caller has it (``agent_seconds``), else the time each seat spent from
   its first call to the end of its last wrap-up in the period;
@@ -40,7 +41,7 @@ class CampaignFigures:
     answered_machine: int
     connected: int
     abandoned: int
-    abandon_rate: float | None  # abandoned / answered_human; None without live answers
+    abandon_rate: float | None  # abandoned / answered_human (robot: hand-over requests); or None
     transfers: int
     agent_hours: float
     contacts_per_agent_hour: float | None
@@ -122,7 +123,7 @@ def _figures(
         answered_machine=sum(r.answered and r.machine for r in rows),
         connected=connected,
         abandoned=abandoned,
-        abandon_rate=_ratio(abandoned, human),
+        abandon_rate=_ratio(abandoned, sum(r.wanted_a_seat for r in rows)),
         transfers=sum(r.transferred for r in rows),
         agent_hours=agent_hours,
         contacts_per_agent_hour=_ratio(connected, agent_hours),

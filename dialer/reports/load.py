@@ -10,6 +10,7 @@ from dialer.store.schema import Attempt, Seat
 _ATTEMPT_COLUMNS = (
     "id", "campaign", "placed_at", "outcome", "seat_id", "answered_at", "amd_result",
     "connected_at", "ended_at", "ring_s", "wait_s", "talk_s", "hold_s", "wrapup_s", "transferred",
+    "ivr_result",
 )  # fmt: skip
 
 

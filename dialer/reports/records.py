@@ -70,6 +70,7 @@ class AttemptRecord:
     hold_s: float | None = None
     wrapup_s: float | None = None
     transferred: bool = False
+    ivr_result: str | None = None  # robot mode: pressed / not_pressed
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> AttemptRecord:
@@ -90,6 +91,7 @@ class AttemptRecord:
             hold_s=row.get("hold_s"),
             wrapup_s=row.get("wrapup_s"),
             transferred=bool(row.get("transferred") or False),
+            ivr_result=row.get("ivr_result"),
         )
 
     # ------------------------------------------------------------------ classification
@@ -113,6 +115,12 @@ class AttemptRecord:
     def live_answer(self) -> bool:
         """Answered by a person: the denominator of the abandon rate."""
         return self.answered and not self.machine
+
+    @property
+    def wanted_a_seat(self) -> bool:
+        """A live answer that needed a seat: the abandon rate's denominator. In robot mode only
+        the callers who asked the IVR for a person (docs/robot-and-callbacks.md)."""
+        return self.live_answer and self.ivr_result != "not_pressed"
 
     @property
     def connected(self) -> bool:

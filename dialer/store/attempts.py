@@ -144,6 +144,8 @@ _PROGRESS_FIELDS = frozenset(
         "talk_s",
         "hold_s",
         "transferred",
+        "handover_at",
+        "ivr_result",
     }
 )
 
@@ -185,6 +187,8 @@ class AttemptResult:
     hold_s: float | None = None
     wrapup_s: float | None = None
     transferred: bool | None = None
+    ivr_result: str | None = None  # robot mode: pressed / not_pressed
+    handover_at: datetime | None = None  # robot mode: when the caller asked for a person
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from dialer.states import DIALABLE_LEAD_STATUSES, LeadStatus
 from dialer.store.errors import LeaseLost
 from dialer.store.leases import lease_is_held
 from dialer.store.phones import LeadProblem, parse_phone
-from dialer.store.schema import dnc_entries, lead_rejects, leads
+from dialer.store.schema import dnc_entries, lead_rejects, leads, trial_samples
 
 _DIALABLE = [s.value for s in DIALABLE_LEAD_STATUSES]
 
@@ -76,6 +76,7 @@ def claim_leads(
     max_attempts_total: int | None = None,
     max_attempts_per_day: int | None = None,
     lease_token: int | None = None,
+    trial_id: int | None = None,
 ) -> list[ClaimedLead]:
     """Atomically claim up to ``n`` dialable leads of ``campaign``, best first.
 
@@ -83,7 +84,8 @@ def claim_leads(
     first, then the earliest due, then the oldest. One claim statement per tier, each walking
     the ``ix_leads_claim_order`` index (a single statement sorting every dialable lead took
     ~100-200 ms at 100,000 leads). With ``lease_token`` the claim only happens while that lease
-    is held (raises LeaseLost otherwise). All leads of one call share one claim token."""
+    is held (raises LeaseLost otherwise). With ``trial_id`` only that trial's sampled leads not
+    yet dialled for it are claimed (trial mode). All leads of one call share one claim token."""
     if n <= 0:
         return []
     if lease_token is not None and not _lease_ok(conn, campaign, lease_token):
@@ -104,6 +106,7 @@ def claim_leads(
             max_attempts_total,
             max_attempts_per_day,
             lease_token,
+            trial_id,
         )
     return claimed
 
@@ -119,6 +122,7 @@ def _claim_tier(
     max_attempts_total: int | None,
     max_attempts_per_day: int | None,
     lease_token: int | None,
+    trial_id: int | None = None,
 ) -> list[ClaimedLead]:
     t = leads.c
     today = utc_day(now)
@@ -133,6 +137,11 @@ def _claim_tier(
             or_(dnc_entries.c.campaign.is_(None), dnc_entries.c.campaign == campaign),
         ),
     ]
+    if trial_id is not None:
+        ts = trial_samples.c
+        conditions.append(
+            exists().where(ts.trial_id == trial_id, ts.lead_id == t.id, ts.attempt_id.is_(None))
+        )
     if max_attempts_total is not None:
         conditions.append(t.attempts_total < max_attempts_total)
     if max_attempts_per_day is not None:

@@ -37,10 +37,15 @@ from dialer.states import (
     CampaignActualState,
     CampaignState,
     DialMode,
+    InboundOutcome,
+    InboundRoute,
+    IvrResult,
     LeadStatus,
     LedgerKind,
+    PreviewOfferState,
     SeatRequest,
     SeatState,
+    TrialState,
 )
 from dialer.store.types import Json, UtcDateTime
 
@@ -177,6 +182,9 @@ class Attempt(Base):
         CheckConstraint(
             "outcome IS NULL OR " + check_in("outcome", AttemptOutcome), name="outcome"
         ),
+        CheckConstraint(
+            "ivr_result IS NULL OR " + check_in("ivr_result", IvrResult), name="ivr_result"
+        ),
         Index("ix_attempts_campaign_placed_at", "campaign", "placed_at"),
         Index("ix_attempts_lead_id", "lead_id"),
         Index("ix_attempts_state", "state"),
@@ -218,6 +226,9 @@ class Attempt(Base):
     hangup_cause: Mapped[int | None] = mapped_column(Integer)
     cause_text: Mapped[str | None] = mapped_column(String(128))
     disposition: Mapped[str | None] = mapped_column(String(64))
+    disposed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ivr_result: Mapped[str | None] = mapped_column(String(16))
+    handover_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     transferred: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=NOW)
 
@@ -366,6 +377,102 @@ class CampaignLease(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class InboundCallRow(Base):
+    """A call into a caller-ID pool number (a callback), and where it was routed."""
+
+    __tablename__ = "inbound_calls"
+    __table_args__ = (
+        CheckConstraint("route IS NULL OR " + check_in("route", InboundRoute), name="route"),
+        CheckConstraint(
+            "outcome IS NULL OR " + check_in("outcome", InboundOutcome), name="outcome"
+        ),
+        Index("ix_inbound_calls_campaign_arrived_at", "campaign", "arrived_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the channel's Uniqueid
+    campaign: Mapped[str | None] = mapped_column(String(64))
+    caller_number: Mapped[str] = mapped_column(String(32))  # who called (the lead's number)
+    dialled_number: Mapped[str] = mapped_column(String(32))  # our pool number they called
+    lead_id: Mapped[int | None] = mapped_column(BigId)
+    binding_attempt_id: Mapped[str | None] = mapped_column(String(36))  # the bound outbound call
+    seat_id: Mapped[str | None] = mapped_column(String(64))
+    route: Mapped[str | None] = mapped_column(String(16))
+    arrived_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    connected_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    wait_s: Mapped[float | None] = mapped_column(Float)
+    talk_s: Mapped[float | None] = mapped_column(Float)
+    wrapup_s: Mapped[float | None] = mapped_column(Float)  # the seat's wrap-up after it
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=NOW)
+
+
+class PreviewOffer(Base):
+    """Preview mode: a lead offered to a seat. The daemon inserts ``offered`` rows; the agent's
+    desktop (the CRM) or ``dialerctl preview`` sets ``accepted`` or ``skipped`` (only while
+    ``offered``); the daemon then places the call (``dialled``, ``attempt_id``) or gives the lead
+    back, and sets ``closed_at`` once it is done with the offer."""
+
+    __tablename__ = "preview_offers"
+    __table_args__ = (
+        CheckConstraint(check_in("state", PreviewOfferState), name="state"),
+        Index("ix_preview_offers_campaign_closed_at", "campaign", "closed_at"),
+        Index("ix_preview_offers_seat_id_state", "seat_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    campaign: Mapped[str] = mapped_column(ForeignKey("campaigns.name"))
+    seat_id: Mapped[str] = mapped_column(String(64))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    state: Mapped[str] = mapped_column(
+        String(16), default=PreviewOfferState.OFFERED.value, server_default="offered"
+    )
+    offered_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    attempt_id: Mapped[str | None] = mapped_column(String(36))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class CampaignTrial(Base):
+    """A campaign's trial: a random stratified sample of its dialable leads (``trial_samples``),
+    dialled first; when every sampled lead is settled the campaign pauses for review. The newest
+    row of a campaign is its current trial; ``seed`` makes the draw reproducible."""
+
+    __tablename__ = "campaign_trials"
+    __table_args__ = (
+        CheckConstraint(check_in("state", TrialState), name="state"),
+        Index("ix_campaign_trials_campaign_id", "campaign", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    campaign: Mapped[str] = mapped_column(ForeignKey("campaigns.name"))
+    state: Mapped[str] = mapped_column(String(16))
+    seed: Mapped[int] = mapped_column(BigInteger)
+    sample_fraction: Mapped[float] = mapped_column(Float)
+    stratify_by: Mapped[list[str] | None] = mapped_column(Json)
+    population: Mapped[int] = mapped_column(Integer)
+    sample_size: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    seat_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    """Seat time logged in to the campaign while the trial ran (for contacts per seat-hour)."""
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class TrialSample(Base):
+    """A lead drawn into a trial, its stratum, and the attempt that dialled it for the trial."""
+
+    __tablename__ = "trial_samples"
+    __table_args__ = (Index("ix_trial_samples_lead_id", "lead_id"),)
+
+    trial_id: Mapped[int] = mapped_column(ForeignKey("campaign_trials.id"), primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), primary_key=True)
+    stratum: Mapped[str] = mapped_column(String(255))
+    attempt_id: Mapped[str | None] = mapped_column(String(36))
+
+
 campaigns = cast(Table, Campaign.__table__)
 leads = cast(Table, Lead.__table__)
 lead_rejects = cast(Table, LeadReject.__table__)
@@ -377,3 +484,7 @@ callback_bindings = cast(Table, CallbackBinding.__table__)
 abandon_ledger = cast(Table, AbandonLedgerEntry.__table__)
 outbox = cast(Table, OutboxMessage.__table__)
 campaign_leases = cast(Table, CampaignLease.__table__)
+preview_offers = cast(Table, PreviewOffer.__table__)
+campaign_trials = cast(Table, CampaignTrial.__table__)
+trial_samples = cast(Table, TrialSample.__table__)
+inbound_calls = cast(Table, InboundCallRow.__table__)

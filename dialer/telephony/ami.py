@@ -546,9 +546,9 @@ class AmiTelephony:
         """Redirect to the safe-harbour context (message, ``UserEvent``, hang-up)."""
         self._redirect(call_id, self.config.safe_harbour_context, "s")
 
-    async def send_to_ivr(self, call_id: str, context: str) -> None:
-        """Redirect to an IVR context (robot mode)."""
-        self._redirect(call_id, context, "s")
+    async def send_to_ivr(self, call_id: str, context: str, exten: str = "s") -> None:
+        """Redirect to an IVR context (robot mode), at ``exten``."""
+        self._redirect(call_id, context, exten)
 
     async def hangup(self, call_id: str) -> None:
         """Hang the customer leg up (cause 16)."""

@@ -158,7 +158,7 @@ class Telephony(Protocol):
     async def play_safe_harbour_and_hangup(self, call_id: str) -> None:
         """Abandon: play the identification message, then hang up."""
 
-    async def send_to_ivr(self, call_id: str, context: str) -> None:
+    async def send_to_ivr(self, call_id: str, context: str, exten: str = "s") -> None:
         """Robot mode: hand the answered call to an IVR context (``s``, priority 1)."""
 
     async def hangup(self, call_id: str) -> None:
@@ -196,6 +196,6 @@ async def carry_out(telephony: Telephony, command: Command) -> None:
         case PlaySafeHarbour():
             await telephony.play_safe_harbour_and_hangup(command.call_id)
         case SendToIvr():
-            await telephony.send_to_ivr(command.call_id, command.context)
+            await telephony.send_to_ivr(command.call_id, command.context, command.exten)
         case Hangup():
             await telephony.hangup(command.call_id)

@@ -147,10 +147,10 @@ class TelephonyPool:
         if server is not None:
             await server.play_safe_harbour_and_hangup(call_id)
 
-    async def send_to_ivr(self, call_id: str, context: str) -> None:
+    async def send_to_ivr(self, call_id: str, context: str, exten: str = "s") -> None:
         server = self._server_of(call_id, "Redirect")
         if server is not None:
-            await server.send_to_ivr(call_id, context)
+            await server.send_to_ivr(call_id, context, exten)
 
     async def hangup(self, call_id: str) -> None:
         server = self._server_of(call_id, "Hangup")

@@ -53,10 +53,17 @@ async def test_reload_applies_new_settings_or_keeps_the_old(sqlite_url: str) -> 
         assert worker.runner.policy.name == "progressive"
 
         applied = loop.config
-        with pytest.raises(ConfigRejected, match="preview"):
-            loop.on_reload(applied, config(mode="preview"))
+        moved = load_config_text(
+            BASE.format(mode="predictive", window=2, lines=10).replace("name: a,", "name: b,"),
+            "campaigns.yaml",
+        )
+        with pytest.raises(ConfigRejected, match="Asterisk servers changed"):
+            loop.on_reload(applied, moved)
         assert loop.config is applied
         assert worker.runner.config.mode == "progressive"
+
+        loop.on_reload(applied, config(mode="preview"))
+        assert worker.preview and worker.campaign.dial_mode == "preview"
     finally:
         engine.dispose()
 

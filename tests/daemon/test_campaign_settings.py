@@ -33,7 +33,7 @@ campaigns:
     pacing: {max_lines: 7, connect_window_s: 1.5}
     abandon: {cap: 2%, window_s: 24h}
     no_answer_timeout_s: 22
-    amd: {enabled: true, greeting_s: 1200ms, on_machine: ivr}
+    amd: {enabled: true, greeting_s: 1200ms, on_machine: seat}
   prog:
     dial_mode: progressive
     seats: [s1]
@@ -60,15 +60,19 @@ def test_runner_config_carries_the_campaign_settings(config: DialerConfig) -> No
     assert pred.connect_window_s == 1.5
     assert pred.ring_timeout_s == 22
     assert pred.amd is True
-    assert pred.hang_up_machines is False  # on_machine: ivr
+    assert pred.hang_up_machines is False  # on_machine: seat
+    assert pred.on_machine == "seat"
     assert pred.budget.cap == pytest.approx(0.02)
     assert pred.budget.window_s == 86400
     assert runner_config(config.campaigns["prog"]).mode == "ratio:1.5"
 
 
-def test_unsupported_dial_mode_is_named(config: DialerConfig) -> None:
-    with pytest.raises(UnsupportedCampaign, match="preview"):
-        runner_config(config.campaigns["look"])
+def test_preview_runs_and_an_unknown_dial_mode_is_named(config: DialerConfig) -> None:
+    look = config.campaigns["look"]
+    assert runner_config(look).mode == "progressive"  # never asked for calls (see preview.py)
+    odd = look.model_copy(update={"dial_mode": "carrier-pigeon"})
+    with pytest.raises(UnsupportedCampaign, match="carrier-pigeon"):
+        runner_config(odd)
 
 
 def test_call_variables_follow_amd(config: DialerConfig) -> None:

@@ -7,13 +7,13 @@ sandbox cannot run here (not root), and fail when it should (``DIALER_REQUIRE_AS
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from dialer.telephony.sandbox import AmiCredentials, Sandbox
 from tests.support.asterisk import running_sandbox
+from tests.support.promtool import find_or_install_promtool
 
 
 @pytest.fixture(scope="session")
@@ -28,10 +28,5 @@ def e2e_credentials(e2e_sandbox: Sandbox) -> AmiCredentials:
 
 @pytest.fixture(scope="session")
 def e2e_promtool() -> str | None:
-    """promtool if it is installed or installable (see tests/daemon/conftest.py), else None."""
-    found = shutil.which("promtool")
-    if found:
-        return found
-    from tests.daemon.conftest import _install_promtool
-
-    return _install_promtool()
+    """promtool if it is installed or installable, else None."""
+    return find_or_install_promtool()

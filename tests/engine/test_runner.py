@@ -10,6 +10,7 @@ from dialer.engine.events import (
     AmdStatus,
     CallAnswered,
     CallConnected,
+    CallHungUp,
     ConnectToSeat,
     CustomerLeftSeat,
     FailReason,
@@ -170,8 +171,10 @@ def test_robot_mode_sends_live_answers_to_the_ivr() -> None:
     r = _runner(ivr_context="survey")
     _place(r, "a")
     assert r.on_event(CallAnswered("a"), 4.0) == [SendToIvr("a", "survey")]
-    assert r.drain_records()[0].outcome is CallOutcome.ROBOT
     assert r.next_deadline() is None
+    assert r.drain_records() == []  # in the IVR until it hangs up (tests/engine/test_robot.py)
+    r.on_event(CallHungUp("a"), 30.0)
+    assert r.drain_records()[0].outcome is CallOutcome.ROBOT
 
 
 def test_max_lines_caps_the_demand() -> None:

@@ -133,3 +133,22 @@ def test_totals_are_sums_of_campaigns_and_bounded(rows: list[AttemptRecord]) -> 
     for s in seats.seats:
         assert s.utilization is None or 0 <= s.utilization <= 1
         assert s.longest_call_s <= s.talk_s + 1e-9
+
+
+def test_robot_abandon_rate_counts_the_callers_who_asked_for_a_person() -> None:
+    t = PERIOD.start + timedelta(minutes=1)
+
+    def robot(i: int, outcome: str, ivr: str, seat: str | None = None) -> AttemptRecord:
+        return AttemptRecord(
+            id=f"r{i}", campaign="bot", placed_at=t, outcome=outcome, answered_at=t,
+            seat_id=seat, connected_at=t if seat else None, ivr_result=ivr,
+            transferred=seat is not None,
+        )  # fmt: skip
+
+    rows = [robot(i, "robot", "not_pressed") for i in range(16)]
+    rows += [robot(20, "human", "pressed", "s1"), robot(21, "human", "pressed", "s2")]
+    rows += [robot(22, "human", "pressed", "s1"), robot(23, "abandoned", "pressed")]
+    (bot,) = build_campaign_report(rows, PERIOD).campaigns
+    assert bot.answered_human == 20  # everyone who picked up
+    assert bot.abandon_rate == pytest.approx(1 / 4)  # 1 of the 4 who pressed 1
+    assert bot.transfers == 3 and bot.connected == 3

@@ -31,6 +31,7 @@ async def test_every_engine_command_reaches_its_telephony_method() -> None:
         ConnectToSeat("a1", "s1"),
         PlaySafeHarbour("a1"),
         SendToIvr("a1", "dialer-robot"),
+        SendToIvr("a2", "survey", "start"),
         Hangup("a1", "drain"),
     ]
     for command in commands:
@@ -40,7 +41,8 @@ async def test_every_engine_command_reaches_its_telephony_method() -> None:
          {"variables": {"X": "1"}, "server": "ast1"}),
         ("connect_to_seat", ("a1", "s1"), {}),
         ("play_safe_harbour_and_hangup", ("a1",), {}),
-        ("send_to_ivr", ("a1", "dialer-robot"), {}),
+        ("send_to_ivr", ("a1", "dialer-robot", "s"), {}),
+        ("send_to_ivr", ("a2", "survey", "start"), {}),
         ("hangup", ("a1",), {}),
     ]
 
