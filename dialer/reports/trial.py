@@ -39,7 +39,8 @@ def wilson(successes: int, trials: int, z: float = Z_95) -> tuple[float, float] 
     denom = 1.0 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denom
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # (the interval always holds p; rounding once put the lower end 1e-18 above 0 / 417)
+    return min(max(0.0, centre - half), p), max(min(1.0, centre + half), p)
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
