@@ -8,6 +8,8 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Connection
+
 from dialer.config import AsteriskServer
 from dialer.daemon.campaign_settings import call_variables
 from dialer.daemon.worker_base import CallInfo, WorkerBase, log, utc
@@ -18,7 +20,7 @@ from dialer.engine.leads import DncEntry, DncSet, LeadView, Refusal, may_dial
 from dialer.states import LeadStatus
 from dialer.store.attempts import new_attempt_id
 from dialer.store.errors import LeaseLost
-from dialer.store.leads import ClaimedLead
+from dialer.store.leads import ClaimedLead, release_lead
 
 NO_RETRY_TIME_DELAY = timedelta(hours=1)
 
@@ -109,6 +111,11 @@ class Dialler(WorkerBase):
         except Exception as exc:
             self.runner.release_demand(len(placing))
             self._db_trouble(exc)
+            # The claim was committed: give the leads back once the database answers again (else
+            # they would sit in ``dialling`` until the next worker start).
+            self._release_when_possible(
+                [(lead, None, None) for lead, _, _ in placing] + releases, at
+            )
             return
         variables = call_variables(campaign)
         target = self.shared.config.server(server)
@@ -117,6 +124,26 @@ class Dialler(WorkerBase):
                 self.runner.release_demand(1)
                 continue
             await self._originate(attempt_id, lead, caller_id, server, variables, target)
+
+    def _release_when_possible(
+        self,
+        items: list[tuple[ClaimedLead, datetime | None, LeadStatus | None]],
+        at: datetime,
+    ) -> None:
+        """Queue the release of claimed leads on the database writer (kept until it is written).
+
+        A lead that did get its attempt (a commit whose reply was lost) is left alone:
+        ``release_lead`` only touches a lead still claimed with no active attempt."""
+        if not items:
+            return
+
+        def write(conn: Connection) -> None:
+            for lead, next_call_at, status in items:
+                release_lead(
+                    conn, lead.id, lead.claim_token, at, next_call_at=next_call_at, status=status
+                )
+
+        self.shared.writer.put(write, "release_lead", f"{len(items)} claimed leads given back")
 
     def _refusal(
         self, lead: ClaimedLead, at: datetime, dnc: DncSet
