@@ -76,9 +76,7 @@ class Dialler(WorkerBase):
             self.db_ok = True
         except LeaseLost:
             self.runner.release_demand(demand)
-            self.lease_ok = False
-            self._next_renew = 0.0
-            log.error("lease_lost_on_claim", action="dialling stopped")
+            self._lease_lost_on_claim()
             return
         except Exception as exc:
             self.runner.release_demand(demand)

@@ -171,9 +171,7 @@ class PreviewDialler(Dialler):
             self.offers.pop(offer.offer_id, None)
             return
         except LeaseLost:
-            self.lease_ok = False
-            self._next_renew = 0.0
-            log.error("lease_lost_on_claim", action="dialling stopped")
+            self._lease_lost_on_claim()
             return
         except Exception as exc:
             self._db_trouble(exc)
@@ -274,9 +272,7 @@ class PreviewDialler(Dialler):
                 self.trial_id,
             )  # fmt: skip
         except LeaseLost:
-            self.lease_ok = False
-            self._next_renew = 0.0
-            log.error("lease_lost_on_claim", action="dialling stopped")
+            self._lease_lost_on_claim()
             return
         except Exception as exc:
             self._db_trouble(exc)

@@ -161,6 +161,12 @@ class WorkerBase:
             await asyncio.wait_for(self.wake.wait(), seconds)
         self.wake.clear()
 
+    def _lease_lost_on_claim(self) -> None:
+        """A claim found the campaign lease gone: stop dialling until it is renewed."""
+        self.lease_ok = False
+        self._next_renew = 0.0
+        log.error("lease_lost_on_claim", action="dialling stopped")
+
     def _db_trouble(self, exc: BaseException) -> None:
         if is_connection_error(exc):
             if self.db_ok:

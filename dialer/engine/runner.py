@@ -373,15 +373,21 @@ class CampaignRunner:
             return None
         answers, abandons = self.controller.ledger.counts(now)
         need = max(1.0, (abandons + 2) / self.controller.config.cap - answers)
-        hit = max(
-            model.hit_upper,
-            self.estimators.rates.human_quantile(self.THIN_HIT_QUANTILE),
-            self._fast_hit(now, float(model.horizons[model.horizons.size // 2])),
-        )
-        if self.estimators.rates.observations < self.MIN_OUTCOMES:
-            hit = 1.0  # (see MIN_OUTCOMES)
-        hit = min(hit, 1.0)
+        hit = self._sizing_hit(now, model, self.THIN_HIT_QUANTILE, model.hit_upper)
         return left * hit / need, replace(model, hit_upper=hit)
+
+    def _sizing_hit(self, now: float, model: PacingModel, quantile: float, floor: float) -> float:
+        """The hit rate the safety sizing assumes: the highest of the posterior's ``quantile``,
+        the last seconds' rate (:meth:`_fast_hit`) and ``floor``, at most 1; 1 itself until
+        ``MIN_OUTCOMES`` dial outcomes have been seen."""
+        if self.estimators.rates.observations < self.MIN_OUTCOMES:
+            return 1.0
+        hit = max(
+            self.estimators.rates.human_quantile(quantile),
+            self._fast_hit(now, float(model.horizons[model.horizons.size // 2])),
+            floor,
+        )
+        return min(hit, 1.0)
 
     #: Dial outcomes this runner must have seen before its budget guard and thin-budget mode
     #: trust the hit-rate estimate; until then they size for every line answering live. A
@@ -452,16 +458,11 @@ class CampaignRunner:
         progressive = max(0, idle - moments.lines - waiting)
         if allowed <= 0:
             return progressive
-        rates = self.estimators.rates
-        hit_q = max(
-            rates.human_quantile(self.HIT_QUANTILE),
-            self._fast_hit(now, float(model.horizons[model.horizons.size // 2])),
-            # The next stretch of the list may answer better than the last (seconds pass
-            # before any estimate sees it): allow for a jump of JUMP_FACTOR.
-            min(1.0, self.JUMP_FACTOR * rates.human),
+        # The next stretch of the list may answer better than the last (seconds pass before any
+        # estimate sees it): allow for a jump of JUMP_FACTOR.
+        hit_q = self._sizing_hit(
+            now, model, self.HIT_QUANTILE, self.JUMP_FACTOR * self.estimators.rates.human
         )
-        if rates.observations < self.MIN_OUTCOMES:
-            hit_q = 1.0  # (see MIN_OUTCOMES)
         k_min = worst_case_room(
             moments.powers,
             model.fractions,
