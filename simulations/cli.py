@@ -153,7 +153,8 @@ def run(
 def sweep(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
     param: Annotated[
-        list[str], typer.Option(help="NAME=V1,V2,... (seats, human, talk_mean, duration, mode...)")
+        list[str],
+        typer.Option(help="NAME=V1,V2,... (seats, human, talk_mean, cap, duration, mode...)"),
     ],
     mode: Annotated[str | None, typer.Option(help="predictive | progressive | ratio:R")] = None,
     seeds: Annotated[str | None, typer.Option(help="N, A-B or A,B,C")] = None,

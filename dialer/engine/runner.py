@@ -447,16 +447,18 @@ class CampaignRunner:
         ``h`` are at least ``answers(h) - idle - frees(h)``. For every forecast horizon, the
         guard sizes answers high — the hit rate at the highest of its 95 % posterior quantile
         (wide with few dials, tight with many), the last seconds' rate (:meth:`_fast_hit`) and
-        ``JUMP_FACTOR`` times the estimate, plus ``GUARD_SD`` sd — and seats coming free low
+        ``JUMP_FACTOR`` times the estimate, plus ``GUARD_SD`` sd and Bernstein's small-count
+        correction (see :func:`pacing.kernels.worst_case_room`) — and seats coming free low
         (``FREES_TRUST`` x (mean - ``GUARD_SD`` sd) of the conditioned forecast), and keeps that
-        worst case within the remaining budget minus one. The policy's risk threshold aims at
-        the expected abandons; this caps the bad tail, and binds mostly while the budget is thin
-        (first minutes, after a burst).
+        worst case within the remaining budget. The policy's risk threshold aims at the
+        expected abandons; this caps the bad tail, and binds mostly while the budget is thin
+        (first minutes, after a burst, small teams all day). While at most one abandon is
+        allowed it yields to the thin-budget mode.
         """
-        allowed = self.controller.allowed_abandons(now) - 1
+        allowed = self.controller.allowed_abandons(now)
         waiting = len(self._waiting)
         progressive = max(0, idle - moments.lines - waiting)
-        if allowed <= 0:
+        if allowed <= 1:
             return progressive
         # The next stretch of the list may answer better than the last (seconds pass before any
         # estimate sees it): allow for a jump of JUMP_FACTOR.

@@ -155,7 +155,8 @@ def _guard_reference(
         k = -1
         while (
             k < 2000
-            and mean[j] + (k + 1) * p + z * math.sqrt(var[j] + (k + 1) * p * (1 - p)) <= room + 1e-9
+            and mean[j] + (k + 1) * p + z * math.sqrt(var[j] + (k + 1) * p * (1 - p)) + z * z / 6
+            <= room + 1e-9
         ):
             k += 1
         best = min(best, k)

@@ -59,3 +59,15 @@ def test_bad_input_is_reported(tmp_path: Path) -> None:
     assert out.exit_code == 2 and "no such scenario file" in out.output
     out = CliRunner().invoke(app, ["run", str(_scenario(tmp_path)), "--mode", "turbo"])
     assert out.exit_code != 0 and "turbo" in out.output
+
+
+def test_sweep_over_the_abandon_cap(tmp_path: Path) -> None:
+    out = CliRunner().invoke(
+        app, ["sweep", str(_scenario(tmp_path)), "--param", "cap=0.01,0.05",
+              "--json", str(tmp_path / "s.json")],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    rows = json.loads((tmp_path / "s.json").read_text())
+    assert [r["cap"] for r in rows] == [0.01, 0.05]
+    # a cap the campaign may not exceed at any moment of the run
+    assert all(r["max_abandon_rate"] <= r["cap"] for r in rows)
