@@ -1,0 +1,61 @@
+"""The pacing family benchmark's bookkeeping: re-running predictive alone on saved fixed-ratio
+columns, and re-checking on new seeds the hindsight ratios that beat predictive."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from simulations.benchmarks import pacing_family as bench
+
+ARGS = ["--seats", "5", "--hits", "0.25", "--talks", "60", "--collapse", "no", "--seeds", "1",
+        "--workers", "1", "--skip-timing", "--ratio-iters", "2"]  # fmt: skip
+
+
+def _main(monkeypatch: pytest.MonkeyPatch, *args: str) -> None:
+    monkeypatch.setattr(sys, "argv", ["pacing_family.py", *ARGS, *args])
+    bench.main()
+
+
+def test_predictive_alone_is_rerun_on_the_saved_fixed_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    full = tmp_path / "full.json"
+    _main(monkeypatch, "--duration", "10m", "--json", str(full))
+    saved = json.loads(full.read_text())
+    assert saved["duration"] == 600.0 and saved["seeds"] == [1]
+    # doctor the saved fixed columns: a re-run must take them as they are, not recompute them
+    saved["rows"][0]["ratio_occ"] = 0.123
+    full.write_text(json.dumps(saved))
+    again = tmp_path / "again.json"
+    _main(monkeypatch, "--duration", "10m", "--reuse-fixed", str(full), "--json", str(again))
+    row = json.loads(again.read_text())["rows"][0]
+    assert row["ratio_occ"] == 0.123
+    assert row["predictive"] == saved["rows"][0]["predictive"]  # deterministic
+    assert "predictive re-run only" in capsys.readouterr().out
+
+
+def test_saved_columns_from_another_run_length_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    full = tmp_path / "full.json"
+    _main(monkeypatch, "--duration", "10m", "--json", str(full))
+    with pytest.raises(SystemExit, match="another --duration or --seeds"):
+        _main(monkeypatch, "--duration", "20m", "--reuse-fixed", str(full))
+    saved = json.loads(full.read_text())
+    saved["rows"][0]["scenario"] = "something-else"
+    full.write_text(json.dumps(saved))
+    with pytest.raises(SystemExit, match=r"no saved row for s5-h0\.25-t60"):
+        _main(monkeypatch, "--duration", "10m", "--reuse-fixed", str(full))
+
+
+def test_verification_counts_the_seeds_over_the_cap() -> None:
+    # ten lines per idle seat on a list answering at 60 %: the cap breaks on every seed
+    row = {"scenario": "s5-h0.6-t300", "seats": 5, "hit": 0.6, "talk": 300.0, "collapse": False,
+           "best_ratio": 10.0}  # fmt: skip
+    v = bench.verify(row, 1200.0, [3, 4])
+    assert v["seeds"] == 2 and v["ratio_breaches"] == 2 and v["pred_breaches"] == 0
+    assert 0.0 < v["pred_occ"] < 1.0
