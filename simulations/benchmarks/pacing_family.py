@@ -11,7 +11,10 @@ one pacing decision at 25 / 100 / 500 seats (snapshots taken from live simulatio
         --seats 5,10,25,50,100 --workers 2 --write-docs
 
 Writes a markdown table to the "pacing" section of docs/benchmarks.md (between markers) and plots
-to docs/img/ when ``--write-docs`` is given; always prints the table.
+to docs/img/ when ``--write-docs`` is given; always prints the table. After a pacing change,
+``--reuse-fixed simulations/benchmarks/results/family-2h-2seeds.json`` (with that run's
+``--duration 2h --seeds 2``) re-runs predictive alone, and ``--verify-seeds 10`` re-checks on new
+seeds every hindsight ratio that beat predictive.
 """
 
 from __future__ import annotations
