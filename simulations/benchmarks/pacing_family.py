@@ -154,6 +154,7 @@ def _breach_count(args: tuple[Scenario, str, list[int]]) -> dict[str, float]:
     return {
         "occ": statistics.fmean(r.talk_occupancy for r in rs),
         "breaches": sum(r.max_abandon_rate > cap + 1e-12 for r in rs),
+        "worst": max(r.max_abandon_rate for r in rs),
     }
 
 
@@ -173,6 +174,13 @@ def verify(row: dict[str, Any], duration: float, seeds: list[int]) -> dict[str, 
         "pred_occ": pred["occ"],
         "pred_breaches": pred["breaches"],
     }
+
+
+def cap_check(point: tuple[int, float, float, bool, float, list[int], int]) -> dict[str, Any]:
+    """Predictive alone on the point's seeds: the seeds over the cap and the worst moment."""
+    seats, hit, talk, collapse, duration, seeds, _ = point
+    sc = family_scenario(seats, hit, talk, collapse, duration)
+    return {"scenario": sc.name, "seeds": len(seeds), **_breach_count((sc, "predictive", seeds))}
 
 
 def shift_timing() -> dict[str, float]:
@@ -269,6 +277,13 @@ def main() -> None:
         help="re-run the scenarios where the best strict ratio beat predictive on this many\n"
         "new seeds, both modes, and count the seeds on which each broke the cap",
     )
+    ap.add_argument(
+        "--cap-check",
+        default=None,
+        metavar="A-B",
+        help="only predictive, on seeds A..B of every scenario selected: print the seeds\n"
+        "that broke the cap at some moment and each scenario's worst moment",
+    )
     a = ap.parse_args()
     from simulations.scenario import parse_duration
 
@@ -288,6 +303,17 @@ def main() -> None:
         print(md)
         if a.write_docs:
             write_docs(md, saved["rows"])
+        return
+    if a.cap_check:
+        lo, hi = (int(x) for x in a.cap_check.split("-"))
+        checked = [(*p[:5], list(range(lo, hi + 1)), p[6]) for p in points]
+        with ProcessPoolExecutor(a.workers) as pool:
+            found = list(pool.map(cap_check, checked))
+        for f in found:
+            print(f"{f['scenario']:28s} occ {f['occ']:.3f}  worst moment {f['worst']:.4f}  "
+                  f"seeds over the cap {f['breaches']}/{f['seeds']}")  # fmt: skip
+        total = sum(f["breaches"] for f in found)
+        print(f"{len(found)} scenarios x {hi - lo + 1} seeds: {total} over the cap")
         return
     if a.timing_only:
         print(

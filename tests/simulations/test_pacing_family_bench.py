@@ -59,3 +59,12 @@ def test_verification_counts_the_seeds_over_the_cap() -> None:
     v = bench.verify(row, 1200.0, [3, 4])
     assert v["seeds"] == 2 and v["ratio_breaches"] == 2 and v["pred_breaches"] == 0
     assert 0.0 < v["pred_occ"] < 1.0
+
+
+def test_cap_check_runs_predictive_on_the_seeds_asked(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _main(monkeypatch, "--duration", "10m", "--cap-check", "3-4")
+    out = capsys.readouterr().out
+    assert "s5-h0.25-t60" in out and "seeds over the cap 0/2" in out
+    assert "1 scenarios x 2 seeds: 0 over the cap" in out
