@@ -282,24 +282,6 @@ def finish_attempt(
     return True
 
 
-def set_disposition(conn: Connection, attempt_id: str, disposition: str) -> bool:
-    """The agent's or CRM's verdict on a conversation; also copied to the lead."""
-    t = attempts.c
-    row = conn.execute(
-        update(attempts)
-        .where(t.id == attempt_id)
-        .values(disposition=disposition)
-        .returning(t.lead_id)
-    ).first()
-    if row is None:
-        return False
-    if row.lead_id is not None:
-        conn.execute(
-            update(leads).where(leads.c.id == row.lead_id).values(last_disposition=disposition)
-        )
-    return True
-
-
 def in_flight_attempts(
     conn: Connection, campaign: str | None = None, *, daemon: str | None = None
 ) -> list[RowMapping]:

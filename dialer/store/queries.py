@@ -14,7 +14,6 @@ from dialer.store.attempts import (
     get_attempt,
     in_flight_attempts,
     new_attempt_id,
-    set_disposition,
     update_attempt,
 )
 from dialer.store.caller_ids import list_caller_ids, set_caller_id_state, upsert_caller_id
@@ -27,6 +26,7 @@ from dialer.store.campaigns import (
     set_desired_state,
 )
 from dialer.store.dialect import read_db_now
+from dialer.store.dispositions import dispose_attempt
 from dialer.store.dnc import add_dnc, dnc_entries_for, dnc_matches, remove_dnc
 from dialer.store.followups import add_outbox, bind_callback, find_callback_binding
 from dialer.store.leads import (
@@ -67,6 +67,7 @@ __all__ = [
     "config_hash",
     "create_attempt",
     "current_lease",
+    "dispose_attempt",
     "dnc_entries_for",
     "dnc_matches",
     "find_callback_binding",
@@ -92,7 +93,6 @@ __all__ = [
     "set_actual_state",
     "set_caller_id_state",
     "set_desired_state",
-    "set_disposition",
     "set_seat_state",
     "take_lease",
     "update_attempt",

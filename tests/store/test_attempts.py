@@ -91,7 +91,7 @@ def test_disposition_is_copied_to_the_lead(engine: Engine) -> None:
             q.AttemptResult(AttemptOutcome.HUMAN, NOW + timedelta(minutes=3), talk_s=170.0),
             q.LeadUpdate(LeadStatus.DONE),
         )
-        assert q.set_disposition(conn, attempt_id, "sale")
-        assert not q.set_disposition(conn, "no-such-attempt", "sale")
+        assert q.dispose_attempt(conn, attempt_id, "sale", NOW + timedelta(minutes=4))
+        assert not q.dispose_attempt(conn, "no-such-attempt", "sale", NOW)
         lead = conn.execute(select(leads).where(leads.c.id == lead_id)).one()
     assert (lead.status, lead.last_disposition, lead.abandoned_at) == ("done", "sale", None)
