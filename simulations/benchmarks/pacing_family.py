@@ -271,9 +271,9 @@ def main() -> None:
     ap.add_argument(
         "--cap-check",
         default=None,
-        metavar="A-B",
-        help="only predictive, on seeds A..B of every scenario selected: print the seeds\n"
-        "that broke the cap at some moment and each scenario's worst moment",
+        metavar="SEEDS",
+        help="only predictive, on these seeds (A-B or A,B,C) of every scenario selected:\n"
+        "print the seeds that broke the cap at some moment and each scenario's worst moment",
     )
     a = ap.parse_args()
     from simulations.scenario import parse_duration
@@ -296,15 +296,22 @@ def main() -> None:
             write_docs(md, saved["rows"])
         return
     if a.cap_check:
-        lo, hi = (int(x) for x in a.cap_check.split("-"))
-        checked = [(*p[:5], list(range(lo, hi + 1)), p[6]) for p in points]
+        import typer
+
+        from simulations.cli import parse_seeds
+
+        try:
+            check_seeds = parse_seeds(a.cap_check, 1)
+        except typer.BadParameter as exc:
+            raise SystemExit(f"--cap-check: {exc}") from None
+        checked = [(*p[:5], check_seeds, p[6]) for p in points]
         with ProcessPoolExecutor(a.workers) as pool:
             found = list(pool.map(cap_check, checked))
         for f in found:
             print(f"{f['scenario']:28s} occ {f['occ']:.3f}  worst moment {f['max_cum']:.4f}  "
                   f"seeds over the cap {f['breaches']}/{f['seeds']}")  # fmt: skip
         total = sum(f["breaches"] for f in found)
-        print(f"{len(found)} scenarios x {hi - lo + 1} seeds: {total} over the cap")
+        print(f"{len(found)} scenarios x {len(check_seeds)} seeds: {total} over the cap")
         return
     if a.timing_only:
         print(

@@ -68,3 +68,8 @@ def test_cap_check_runs_predictive_on_the_seeds_asked(
     out = capsys.readouterr().out
     assert "s5-h0.25-t60" in out and "seeds over the cap 0/2" in out
     assert "1 scenarios x 2 seeds: 0 over the cap" in out
+
+
+def test_cap_check_refuses_seeds_it_cannot_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(SystemExit, match=r"--cap-check: .*'3-x'"):
+        _main(monkeypatch, "--duration", "10m", "--cap-check", "3-x")
