@@ -74,8 +74,10 @@ class OutcomeRates:
         total = sum(prior)
         if total <= 0 or min(prior) < 0 or prior_strength <= 0 or memory < 2:
             raise ValueError("outcome prior must be non-negative, strength > 0, memory >= 2")
-        self._prior = np.array(prior, dtype=np.float64) / total * prior_strength
-        self._counts = np.zeros(3)
+        self._prior = [float(x) / total * prior_strength for x in prior]
+        # (three Python floats, not a numpy array: updated after every dial, where numpy's
+        # per-call overhead on a 3-vector cost more than the arithmetic)
+        self._counts = [0.0, 0.0, 0.0]
         self._decay = 1.0 - 1.0 / memory
         self.observations = 0
         # Figures derived from the counts, valid until the next observation (a pacing decision
@@ -84,22 +86,25 @@ class OutcomeRates:
 
     def observe(self, outcome: int) -> None:
         """Record one resolved dial: ``HUMAN``, ``MACHINE`` or ``OTHER``."""
-        self._counts *= self._decay
-        self._counts[outcome] += 1.0
+        c, d = self._counts, self._decay
+        c[0] *= d
+        c[1] *= d
+        c[2] *= d
+        c[outcome] += 1.0
         self.observations += 1
         self._derived.clear()
 
-    def _alpha(self) -> FloatArray:
-        return self._counts + self._prior
+    def _alpha(self) -> list[float]:
+        c, p = self._counts, self._prior
+        return [c[0] + p[0], c[1] + p[1], c[2] + p[2]]
 
     def _fill(self) -> dict[object, float]:
         d = self._derived
         a = self._alpha()
-        total = a.sum()
-        d["human"] = float(a[0] / total)
-        d["machine"] = float(a[1] / total)
-        a0 = float(total)
-        m = float(a[0]) / a0
+        a0 = a[0] + a[1] + a[2]
+        d["human"] = a[0] / a0
+        d["machine"] = a[1] / a0
+        m = a[0] / a0
         d["m"] = m
         d["sd"] = math.sqrt(m * (1 - m) / (a0 + 1))
         return d
@@ -133,8 +138,8 @@ class OutcomeRates:
         if cached is not None:
             return cached
         a = self._alpha()
-        hits = float(a[0])
-        misses = float(a.sum()) - hits
+        hits = a[0]
+        misses = (a[0] + a[1] + a[2]) - hits
         if min(hits, misses) >= _QUANTILE_EXACT_BELOW:
             value = _beta_quantile_cornish_fisher(hits, misses, q)
         else:
@@ -147,7 +152,7 @@ class OutcomeRates:
     @property
     def evidence(self) -> float:
         """Effective number of dials behind the estimate (decayed count)."""
-        return float(self._counts.sum())
+        return sum(self._counts)
 
 
 _QUANTILE_EXACT_BELOW = 20.0

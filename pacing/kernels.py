@@ -93,6 +93,33 @@ def live_power_sums(
 
 
 @njit(cache=True)
+def forecast_power_sums(
+    talk_elapsed: FloatArray,
+    talk_step: float,
+    talk_free: FloatArray,
+    wrap_elapsed: FloatArray,
+    wrap_step: float,
+    wrap_free: FloatArray,
+    ring_age: FloatArray,
+    ring_step: float,
+    ring_gain: FloatArray,
+    answer_surv: FloatArray,
+    fail_surv: FloatArray,
+    hit: float,
+    answered: float,
+) -> FloatArray:
+    """:func:`seat_power_sums` stacked over :func:`live_power_sums`, shape (6, J), in one call
+    (``ForecastMoments.powers``): a busy campaign asks for it at every decision, and one
+    compiled call costs half of two."""
+    out = np.empty((6, talk_free.shape[1]))
+    out[:3] = seat_power_sums(
+        talk_elapsed, talk_step, talk_free, wrap_elapsed, wrap_step, wrap_free
+    )
+    out[3:] = live_power_sums(ring_age, ring_step, ring_gain, answer_surv, fail_surv, hit, answered)
+    return out
+
+
+@njit(cache=True)
 def row_power_sums(p: FloatArray) -> FloatArray:
     """Row sums of ``p``, ``p**2``, ``p**3`` for a (J, n) array, shape (3, J)."""
     rows, n = p.shape
@@ -304,6 +331,7 @@ def exact_risks(probs: FloatArray, m0: int, pi: FloatArray, kmax: int, stop: flo
 __all__ = [
     "conditional_table",
     "exact_risks",
+    "forecast_power_sums",
     "live_power_sums",
     "normal_calls",
     "normal_risk",

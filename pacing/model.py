@@ -21,7 +21,7 @@ from pacing.estimators import (
     OutcomeRates,
     survival_at,
 )
-from pacing.kernels import conditional_table, live_power_sums, seat_power_sums
+from pacing.kernels import conditional_table, forecast_power_sums
 from pacing.risk import ForecastMoments
 
 
@@ -93,20 +93,14 @@ class PacingModel:
         """The per-horizon sums of :meth:`seat_free_talking` / :meth:`seat_free_wrapup` (busy
         seats) and :meth:`live_answer_by` (calls in flight) and of their squares and cubes,
         without building those arrays (what a large campaign's decision reads)."""
-        seat = seat_power_sums(
+        hit = self.hit_upper
+        powers = forecast_power_sums(
             talk_elapsed, self.talk_step, self.talk_free,
             wrapup_elapsed, self.wrap_step, self.wrap_free,
-        )  # fmt: skip
-        hit = self.hit_upper
-        live = live_power_sums(
             ring_age, self.ring_step, self.ring_gain, self.answer_surv, self.fail_surv,
             hit, min(1.0, hit + self.machine),
         )  # fmt: skip
-        return ForecastMoments(
-            np.concatenate((seat, live)),
-            int(ring_age.size),
-            int(talk_elapsed.size + wrapup_elapsed.size),
-        )
+        return ForecastMoments(powers, ring_age.size, talk_elapsed.size + wrapup_elapsed.size)
 
     def _live_scale(self, ring_age: FloatArray) -> FloatArray:
         """``hit / P(alive at ring age a)``: a call's live chance is ``ring_gain * scale``, at

@@ -699,8 +699,12 @@ class CampaignRunner:
 
     def next_deadline(self) -> float | None:
         """The earliest connect-window end; ``tick`` must run then."""
-        times = [next(iter(t.values())) for t in (self._waiting, self._connecting) if t]
-        return min(times) if times else None
+        # (asked after every event: no list built; each table is ordered by deadline)
+        waiting, connecting = self._waiting, self._connecting
+        if waiting:
+            first = next(iter(waiting.values()))
+            return min(first, next(iter(connecting.values()))) if connecting else first
+        return next(iter(connecting.values())) if connecting else None
 
     # ================================================================== outputs
     def drain_records(self) -> list[AttemptRecord]:

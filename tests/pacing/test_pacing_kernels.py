@@ -139,6 +139,8 @@ def test_power_sums_match_the_forecast_arrays(seed: int, talking: int, lines: in
         min(1.0, m.hit_upper + m.machine),
     )  # fmt: skip
     assert np.allclose(live[0], m.live_answer_by(ages).sum(axis=1))
+    # the model's one-call kernel is exactly the two stacked
+    assert np.array_equal(direct.powers, np.concatenate([sums, live]))
 
 
 def _guard_reference(
