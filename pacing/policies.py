@@ -14,6 +14,7 @@ All policies share one interface, ``decide(snapshot, now) -> PacingDecision``:
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -54,6 +55,11 @@ class PacingSnapshot:
     seat_free: FloatArray | None = None
     live_by: FloatArray | None = None
     moments: ForecastMoments | None = None  # their per-horizon sums, when computed
+    # The abandon ledger over the regulatory window, for policies that steer by it themselves
+    # (the VICIdial-style adaptive baseline); the predictive policy gets its threshold instead.
+    live_answers: int = 0
+    abandons: int = 0
+    abandon_cap: float = 0.03
 
     @property
     def lines_in_flight(self) -> int:
@@ -174,11 +180,102 @@ class PredictivePolicy:
         )
 
 
+class AdaptivePolicy:
+    """VICIdial-style adaptive dial level: the baseline the predictive policy must clearly beat.
+
+    Modelled on VICIdial's ADAPT_* dial methods (AST_VDauto_dial / AST_VDadapt, defaults):
+
+    - calls now = round(level x (ready + talking seats)) - (lines in flight + talking seats);
+    - every ``interval_s`` (15 s) the level moves by the relative gap between seats waiting and
+      answers waiting: level x (1 + (R - W) / A), with R and W the means of ready seats and of
+      live answers waiting for a seat over the last 15 s, A the mean of logged-in seats over
+      the last 60 s; kept within [1, ``max_level``] (3);
+    - drop rules: over the last minute, more than 20 dials and abandons above half of them
+      halve the level; over the window (more than 50 dials so far), an abandon rate above the
+      cap sets the level to 1 (``hard_limit``, the method that holds a cap) or halves it
+      (``average``).
+
+    Not a model of anything it cannot see: it reacts to idle seats and waiting answers after the
+    fact, which is the point of the comparison. Stateful (the level), pure (no clock, no I/O).
+    """
+
+    METHODS = ("hard_limit", "average")
+
+    def __init__(
+        self, method: str = "hard_limit", max_level: float = 3.0, interval_s: float = 15.0
+    ) -> None:
+        if method not in self.METHODS:
+            raise ValueError(f"adaptive method must be one of {', '.join(self.METHODS)}")
+        self.method = method
+        self.max_level = max_level
+        self.interval_s = interval_s
+        self.name = "adaptive" if method == "hard_limit" else f"adaptive:{method}"
+        self.level = 1.0
+        self._next_update: float | None = None
+        self._samples: deque[tuple[float, int, int, int]] = deque()  # t, ready, waiting, seats
+        self._dials: deque[tuple[float, int]] = deque()  # t, calls asked for
+        self._total_dials = 0
+        self._abandons_at: deque[tuple[float, int]] = deque()  # t, window abandons then
+
+    def decide(self, snapshot: PacingSnapshot, now: float) -> PacingDecision:
+        talking = int(snapshot.talk_elapsed.size)
+        seats = snapshot.idle_seats + talking + int(snapshot.wrapup_elapsed.size)
+        if not self._samples or now - self._samples[-1][0] >= 1.0:
+            self._samples.append((now, snapshot.idle_seats, snapshot.waiting_answers, seats))
+            self._abandons_at.append((now, snapshot.abandons))
+        while self._samples and self._samples[0][0] < now - 60.0:
+            self._samples.popleft()
+        while self._dials and self._dials[0][0] < now - 60.0:
+            self._dials.popleft()
+        while len(self._abandons_at) > 1 and self._abandons_at[1][0] <= now - 60.0:
+            self._abandons_at.popleft()
+        if self._next_update is None:
+            self._next_update = now + self.interval_s
+        elif now >= self._next_update:
+            self._next_update = now + self.interval_s
+            self._adapt(snapshot, now)
+        goal = round(self.level * (snapshot.idle_seats + talking))
+        calls = max(0, min(goal - snapshot.lines_in_flight - talking, snapshot.max_new_calls))
+        if calls:
+            self._dials.append((now, calls))
+            self._total_dials += calls
+        return PacingDecision(calls=calls, policy=self.name)
+
+    def _adapt(self, snapshot: PacingSnapshot, now: float) -> None:
+        recent = [s for s in self._samples if s[0] >= now - self.interval_s]
+        ready = sum(s[1] for s in recent) / len(recent)
+        waiting = sum(s[2] for s in recent) / len(recent)
+        agents = sum(s[3] for s in self._samples) / len(self._samples)
+        level = self.level
+        if agents > 0 and ready != waiting:
+            level *= 1.0 + (ready - waiting) / agents
+        level = min(max(round(level, 3), 1.0), self.max_level)
+        minute_dials = sum(n for _, n in self._dials)
+        minute_abandons = snapshot.abandons - self._abandons_at[0][1]
+        if minute_dials > 20 and minute_abandons > 0.5 * minute_dials:
+            level /= 2.0
+        answers = snapshot.live_answers
+        if (
+            self._total_dials > 50
+            and answers
+            and snapshot.abandons / answers > snapshot.abandon_cap
+        ):
+            level = 1.0 if self.method == "hard_limit" else level / 2.0
+        self.level = max(level, 1.0)
+
+
 def make_policy(mode: str) -> Policy:
-    """``predictive``, ``progressive`` or ``ratio:R`` (R >= 1) → a policy; clear error otherwise."""
+    """``predictive``, ``progressive``, ``ratio:R`` (R >= 1) or ``adaptive[:average]`` (the
+    VICIdial-style baseline) → a policy; clear error otherwise."""
     mode = mode.strip().lower()
     if mode == "predictive":
         return PredictivePolicy()
+    if mode == "adaptive" or mode.startswith("adaptive:"):
+        method = mode.split(":", 1)[1] if ":" in mode else "hard_limit"
+        try:
+            return AdaptivePolicy(method)
+        except ValueError as exc:
+            raise ValueError(f"dial mode {mode!r}: {exc} (adaptive or adaptive:average)") from None
     if mode == "progressive":
         return ProgressivePolicy(1.0)
     if mode.startswith("ratio:"):
@@ -189,10 +286,13 @@ def make_policy(mode: str) -> Policy:
                 f"dial mode {mode!r}: ratio must be a number, e.g. ratio:1.8"
             ) from None
         return ProgressivePolicy(ratio)
-    raise ValueError(f"unknown dial mode {mode!r}: expected predictive, progressive or ratio:R")
+    raise ValueError(
+        f"unknown dial mode {mode!r}: expected predictive, progressive, ratio:R or adaptive"
+    )
 
 
 __all__ = [
+    "AdaptivePolicy",
     "PacingDecision",
     "PacingSnapshot",
     "Policy",

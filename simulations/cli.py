@@ -1,6 +1,6 @@
 """``pacing-sim``: run scenarios and sweeps through the simulator, print and save the figures.
 
-pacing-sim run SCENARIO.yaml [--mode predictive|progressive|ratio:R] [--seeds A-B]
+pacing-sim run SCENARIO.yaml [--mode predictive|progressive|ratio:R|adaptive] [--seeds A-B]
                [--json FILE] [--csv FILE] [--plot FILE.png]
 pacing-sim sweep SCENARIO.yaml --param seats=5,10,25 [--param human=0.1,0.25] [--mode ...]
                [--seeds A-B] [--json FILE] [--csv FILE] [--plot FILE.png]
@@ -24,6 +24,8 @@ from rich.table import Table
 from pacing.policies import make_policy
 from simulations.scenario import Scenario, ScenarioError, load_scenario
 from simulations.simulator import SimResult, simulate
+
+_MODES = "predictive | progressive | ratio:R | adaptive[:average] (VICIdial-style)"
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -128,7 +130,7 @@ def _write(rows: list[dict[str, Any]], json_path: Path | None, csv_path: Path | 
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
-    mode: Annotated[str | None, typer.Option(help="predictive | progressive | ratio:R")] = None,
+    mode: Annotated[str | None, typer.Option(help=_MODES)] = None,
     seeds: Annotated[str | None, typer.Option(help="N, A-B or A,B,C")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="per-seed results")] = None,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="per-seed results")] = None,
@@ -156,7 +158,7 @@ def sweep(
         list[str],
         typer.Option(help="NAME=V1,V2,... (seats, human, talk_mean, cap, duration, mode...)"),
     ],
-    mode: Annotated[str | None, typer.Option(help="predictive | progressive | ratio:R")] = None,
+    mode: Annotated[str | None, typer.Option(help=_MODES)] = None,
     seeds: Annotated[str | None, typer.Option(help="N, A-B or A,B,C")] = None,
     json_out: Annotated[Path | None, typer.Option("--json")] = None,
     csv_out: Annotated[Path | None, typer.Option("--csv")] = None,

@@ -297,7 +297,9 @@ class CampaignRunner:
         room = 10_000 if self.config.max_lines is None else self.config.max_lines - lines
         idle = self.seats.ready_count
         if not isinstance(self.policy, PredictivePolicy):
-            # (a fixed ratio is what the operator chose: no forecast, no threshold to steer)
+            # (a fixed ratio is what the operator chose: no forecast, no threshold to steer; the
+            # adaptive baseline reads the ledger itself)
+            answers, abandons = self.controller.ledger.counts(now)
             return PacingSnapshot(
                 idle_seats=idle,
                 talk_elapsed=talk,
@@ -306,6 +308,9 @@ class CampaignRunner:
                 waiting_answers=len(self._waiting),
                 connect_window=self.config.connect_window_s,
                 max_new_calls=max(0, room),
+                live_answers=answers,
+                abandons=abandons,
+                abandon_cap=self.controller.config.cap,
             )
         model = self.estimators.model(now, talk, wrap)
         at_risk = unanswered * self.last_decision.threshold

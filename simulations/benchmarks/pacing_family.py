@@ -38,6 +38,7 @@ from simulations.scenario import Scenario, parse_scenario  # noqa: E402
 from simulations.simulator import simulate  # noqa: E402
 
 BEGIN, END = "<!-- pacing:begin -->", "<!-- pacing:end -->"
+NOTES = "<!-- pacing:notes -->"  # what follows it, up to END, is written by hand and kept
 
 
 def family_scenario(
@@ -117,6 +118,7 @@ def evaluate(
         pred = _run((sc, "predictive", seeds))
         return {
             **fixed,
+            **(_adaptive(sc, seeds) if "adaptive" not in fixed else {}),
             "predictive": pred["occ"],
             "pred_abandon": pred["abandon"],
             "pred_max_cum": pred["max_cum"],
@@ -142,10 +144,22 @@ def evaluate(
         "loose_occ": loose["occ"],
         "loose_abandon": loose["abandon"],
         "loose_max_cum": loose["max_cum"],
+        **_adaptive(sc, seeds),
         "predictive": pred["occ"],
         "pred_abandon": pred["abandon"],
         "pred_max_cum": pred["max_cum"],
         "pred_cpu": pred["cpu"],
+    }
+
+
+def _adaptive(sc: Scenario, seeds: list[int]) -> dict[str, Any]:
+    """The VICIdial-style adaptive dial level (``pacing.policies.AdaptivePolicy``, hard limit)
+    on the same seeds: the kind of dialer the product is meant to beat."""
+    res = _run((sc, "adaptive", seeds))
+    return {
+        "adaptive": res["occ"],
+        "adapt_abandon": res["abandon"],
+        "adapt_max_cum": res["max_cum"],
     }
 
 
@@ -401,8 +415,8 @@ def render(
         f"--talks {a.talks} --collapse {a.collapse} --ratio-iters {a.ratio_iters}`), "
         f"{len(rows)} scenarios in {elapsed:.0f} s on {a.workers} worker(s)"
         + (
-            f" — predictive re-run only, the progressive and fixed-ratio columns taken from an "
-            f"earlier full run with the same duration and seeds (`--reuse-fixed "
+            " — predictive and adaptive re-run, the progressive and fixed-ratio columns taken "
+            f"from an earlier full run with the same duration and seeds (`--reuse-fixed "
             f"{a.reuse_fixed}`): fixed ratios do not use the forecast, the threshold or the "
             "budget controller"
             if a.reuse_fixed
@@ -419,13 +433,19 @@ def render(
         "stayed under the cap on every seed (it usually broke the cap early in the run, see its "
         "max cum.), shown for reference.",
         "",
-        "| scenario | progressive | R strict | its occ. | R run | its occ. | its max cum. "
+        "| scenario | progressive | adaptive | its abandon | its max cum. | R strict "
+        "| its occ. | R run | its occ. | its max cum. "
         "| predictive occ. | pred. abandon | pred. max cum. | pred − R strict | pred − R run |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        adaptive = (
+            f"{r['adaptive']:.3f} | {r['adapt_abandon']:.4f} | {r['adapt_max_cum']:.4f}"
+            if "adaptive" in r
+            else "– | – | –"
+        )
         lines.append(
-            f"| {r['scenario']} | {r['progressive']:.3f} | {r['best_ratio']:.2f} "
+            f"| {r['scenario']} | {r['progressive']:.3f} | {adaptive} | {r['best_ratio']:.2f} "
             f"| {r['ratio_occ']:.3f} | {r['loose_ratio']:.2f} | {r['loose_occ']:.3f} "
             f"| {r['loose_max_cum']:.4f} | {r['predictive']:.3f} "
             f"| {r['pred_abandon']:.4f} | {r['pred_max_cum']:.4f} "
@@ -435,8 +455,30 @@ def render(
     worse = [r for r in rows if r["predictive"] < r["ratio_occ"] - 1e-9]
     worse_loose = [r for r in rows if r["predictive"] < r["loose_occ"] - 1e-9]
     over = [r for r in rows if r["pred_max_cum"] > 0.03 + 1e-12]
+    adapted = [r for r in rows if "adaptive" in r]
     lines += [
         "",
+        *(
+            [
+                "**adaptive**: a VICIdial-style adaptive dial level (`--mode adaptive`, "
+                "pacing/policies.py `AdaptivePolicy`, modelled on VICIdial's ADAPT_HARD_LIMIT "
+                "with its defaults: lines = level x (ready + talking seats), the level moved "
+                "every 15 s by (seats waiting - answers waiting) / seats, within [1, 3], and "
+                "reset to 1 while the day's abandon rate is over the cap). Predictive minus "
+                "adaptive: median "
+                f"{statistics.median(r['predictive'] - r['adaptive'] for r in adapted):+.3f}, "
+                f"range {min(r['predictive'] - r['adaptive'] for r in adapted):+.3f} to "
+                f"{max(r['predictive'] - r['adaptive'] for r in adapted):+.3f}; adaptive "
+                "over the cap at some moment in "
+                f"{sum(r['adapt_max_cum'] > 0.03 + 1e-12 for r in adapted)} and over the "
+                "whole run in "
+                f"{sum(r['adapt_abandon'] > 0.03 + 1e-12 for r in adapted)} of "
+                f"{len(adapted)} scenarios.",
+                "",
+            ]
+            if adapted
+            else []
+        ),
         f"Predictive below the best strict fixed ratio in {len(worse)} of {len(rows)} scenarios"
         + (": " + ", ".join(r["scenario"] for r in worse) if worse else "")
         + f". Below the best whole-run ratio in {len(worse_loose)} of {len(rows)}"
@@ -500,9 +542,12 @@ def write_docs(md: str, rows: list[dict]) -> None:
     img.mkdir(parents=True, exist_ok=True)
     x = np.arange(len(rows))
     fig, ax = plt.subplots(figsize=(max(8, len(rows) * 0.35), 5))
-    ax.bar(x - 0.27, [r["progressive"] for r in rows], 0.27, label="progressive")
-    ax.bar(x, [r["ratio_occ"] for r in rows], 0.27, label="best fixed ratio (cap at every instant)")
-    ax.bar(x + 0.27, [r["predictive"] for r in rows], 0.27, label="predictive")
+    bars = [("progressive", "progressive"), ("adaptive", "VICIdial-style adaptive")]
+    bars += [("ratio_occ", "best fixed ratio (cap at every instant)"), ("predictive", "predictive")]
+    bars = [(key, label) for key, label in bars if all(key in r for r in rows)]
+    width = 0.8 / len(bars)
+    for i, (key, label) in enumerate(bars):
+        ax.bar(x + (i - (len(bars) - 1) / 2) * width, [r[key] for r in rows], width, label=label)
     ax.set_xticks(x, [r["scenario"] for r in rows], rotation=70, ha="right", fontsize=6)
     ax.set_ylabel("talk occupancy")
     ax.set_ylim(0, 1)
@@ -511,15 +556,20 @@ def write_docs(md: str, rows: list[dict]) -> None:
     fig.savefig(img / "pacing_family.png", dpi=90)
     plt.close(fig)
     doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text() if doc.exists() else "# Benchmarks\n\n"
+    doc.write_text(merge_block(doc.read_text() if doc.exists() else "# Benchmarks\n\n", md))
+
+
+def merge_block(text: str, md: str) -> str:
+    """``text`` with the generated pacing block replaced by ``md``; the hand-written notes after
+    ``NOTES`` inside the old block are kept, and a document without the block gets it appended."""
     block = f"{BEGIN}\n{md}\n{END}"
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    doc.write_text(text)
+        old, tail = rest.split(END, 1)
+        if NOTES in old:
+            block = f"{BEGIN}\n{md}\n{NOTES}{old.split(NOTES, 1)[1]}{END}"
+        return head + block + tail
+    return text.rstrip("\n") + "\n\n" + block + "\n"
 
 
 if __name__ == "__main__":

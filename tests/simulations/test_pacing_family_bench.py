@@ -35,7 +35,8 @@ def test_predictive_alone_is_rerun_on_the_saved_fixed_columns(
     row = json.loads(again.read_text())["rows"][0]
     assert row["ratio_occ"] == 0.123
     assert row["predictive"] == saved["rows"][0]["predictive"]  # deterministic
-    assert "predictive re-run only" in capsys.readouterr().out
+    assert 0 < row["adaptive"] == saved["rows"][0]["adaptive"]  # the VICIdial-style baseline
+    assert "predictive and adaptive re-run" in capsys.readouterr().out
 
 
 def test_saved_columns_from_another_run_length_are_refused(
@@ -73,3 +74,21 @@ def test_cap_check_runs_predictive_on_the_seeds_asked(
 def test_cap_check_refuses_seeds_it_cannot_read(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SystemExit, match=r"--cap-check: .*'3-x'"):
         _main(monkeypatch, "--duration", "10m", "--cap-check", "3-x")
+
+
+def test_writing_the_table_keeps_the_hand_written_notes_and_the_rest_of_the_document() -> None:
+    doc = (
+        "# Benchmarks\n\n## Asterisk\nfigures\n\n"
+        f"{bench.BEGIN}\nold table\n{bench.NOTES}\n### base-25\nanalysis by hand\n{bench.END}\n\n"
+        "## Daemon\nmore\n"
+    )
+    merged = bench.merge_block(doc, "new table")
+    assert "old table" not in merged
+    assert f"{bench.BEGIN}\nnew table\n{bench.NOTES}\n### base-25\nanalysis by hand\n" in merged
+    assert merged.startswith("# Benchmarks\n\n## Asterisk\nfigures\n\n")
+    assert merged.endswith(f"{bench.END}\n\n## Daemon\nmore\n")
+    # without notes the whole block is the table; without a block it is appended
+    assert bench.merge_block(f"a\n{bench.BEGIN}\nx\n{bench.END}\nb", "t") == (
+        f"a\n{bench.BEGIN}\nt\n{bench.END}\nb"
+    )
+    assert bench.merge_block("# B\n", "t") == f"# B\n\n{bench.BEGIN}\nt\n{bench.END}\n"
