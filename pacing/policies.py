@@ -9,6 +9,8 @@ All policies share one interface, ``decide(snapshot, now) -> PacingDecision``:
   their ring age), and places the k-th new call only while the probability that it is answered
   live and finds no seat within the connect window stays at or under ``snapshot.threshold``
   (see :mod:`pacing.risk`).
+- :class:`AdaptivePolicy`: a VICIdial-style adaptive dial level, the baseline the benchmark holds
+  predictive against (``pacing-sim --mode adaptive``; not a campaign dial mode).
 """
 
 from __future__ import annotations
