@@ -13,8 +13,10 @@ one pacing decision at 25 / 100 / 500 seats (snapshots taken from live simulatio
 Writes a markdown table to the "pacing" section of docs/benchmarks.md (between markers) and plots
 to docs/img/ when ``--write-docs`` is given; always prints the table. After a pacing change,
 ``--reuse-fixed simulations/benchmarks/results/family-2h-2seeds.json`` (with that run's
-``--duration 2h --seeds 2``) re-runs predictive alone, and ``--verify-seeds 10`` re-checks on new
-seeds every hindsight ratio that beat predictive.
+``--duration 2h --seeds 2``) re-runs predictive and adaptive alone, ``--verify-seeds 10``
+re-checks on new seeds every hindsight ratio that beat predictive, and ``--hindsight-seeds 10``
+(also on a ``--from-json`` file) searches those ratios again on ten seeds, predictive on the
+same ten.
 """
 
 from __future__ import annotations
@@ -181,6 +183,23 @@ def verify(row: dict[str, Any], duration: float, seeds: list[int]) -> dict[str, 
     }
 
 
+def hindsight(row: dict[str, Any], duration: float, seeds: list[int], iters: int) -> dict[str, Any]:
+    """Where the best strict ratio beat predictive: the hindsight search again, on ``seeds``
+    (more of them), and predictive on the same seeds. A ratio found on two seeds is the one that
+    happened to keep the cap on those two; on ten it has to keep it on all ten."""
+    sc = family_scenario(row["seats"], row["hit"], row["talk"], row["collapse"], duration)
+    r, ratio = best_ratio(sc, seeds, row["hit"], iters, True, {})
+    pred = _run((sc, "predictive", seeds))
+    return {
+        "scenario": row["scenario"],
+        "seeds": len(seeds),
+        "best_ratio": r,
+        "ratio_occ": ratio["occ"],
+        "pred_occ": pred["occ"],
+        "pred_breaches": pred["breaches"],
+    }
+
+
 def cap_check(point: tuple[int, float, float, bool, float, list[int], int]) -> dict[str, Any]:
     """Predictive alone on the point's seeds: the seeds over the cap and the worst moment."""
     seats, hit, talk, collapse, duration, seeds, _ = point
@@ -283,6 +302,14 @@ def main() -> None:
         "new seeds, both modes, and count the seeds on which each broke the cap",
     )
     ap.add_argument(
+        "--hindsight-seeds",
+        type=int,
+        default=0,
+        help="where the best strict ratio beat predictive, search the best strict ratio again on\n"
+        "seeds 1..N and run predictive on the same seeds (with --from-json: on the saved\n"
+        "rows, saved back with --json)",
+    )
+    ap.add_argument(
         "--cap-check",
         default=None,
         metavar="SEEDS",
@@ -302,9 +329,15 @@ def main() -> None:
     ]
     if a.from_json:
         saved = json.loads(a.from_json.read_text())
+        if a.hindsight_seeds:
+            with ProcessPoolExecutor(a.workers) as pool:
+                saved["hindsight"] = _hindsight(pool, saved["rows"], duration, a)
+            if a.json:
+                a.json.write_text(json.dumps(saved, indent=2))
         md = render(
-            saved["rows"], saved["timing"], saved["costs"], a, a.elapsed, saved.get("verified", [])
-        )
+            saved["rows"], saved["timing"], saved["costs"], a, a.elapsed,
+            saved.get("verified", []), saved.get("hindsight", []),
+        )  # fmt: skip
         print(md)
         if a.write_docs:
             write_docs(md, saved["rows"])
@@ -356,21 +389,28 @@ def main() -> None:
             if a.verify_seeds
             else []
         )
+        searched = _hindsight(pool, rows, duration, a) if a.hindsight_seeds else []
     elapsed = time.perf_counter() - t0
     timing = None if a.skip_timing else shift_timing()
     costs = [] if a.skip_timing else [decision_cost(s) for s in (25, 100, 500)]
-    md = render(rows, timing, costs, a, elapsed, verified)
+    md = render(rows, timing, costs, a, elapsed, verified, searched)
     print(md)
     if a.json:
         saved_run = {"duration": duration, "seeds": seeds, "reused_fixed": bool(a.reuse_fixed)}
-        a.json.write_text(
-            json.dumps(
-                {**saved_run, "rows": rows, "timing": timing, "costs": costs, "verified": verified},
-                indent=2,
-            )
-        )
+        saved_run |= {"rows": rows, "timing": timing, "costs": costs}
+        saved_run |= {"verified": verified, "hindsight": searched}
+        a.json.write_text(json.dumps(saved_run, indent=2))
     if a.write_docs:
         write_docs(md, rows)
+
+
+def _hindsight(
+    pool: ProcessPoolExecutor, rows: list[dict[str, Any]], duration: float, a: Any
+) -> list[dict[str, Any]]:
+    beaten = [r for r in rows if r["predictive"] < r["ratio_occ"]]
+    seeds = list(range(1, a.hindsight_seeds + 1))
+    n = len(beaten)
+    return list(pool.map(hindsight, beaten, [duration] * n, [seeds] * n, [a.ratio_iters] * n))
 
 
 def render(
@@ -380,6 +420,7 @@ def render(
     a: Any,
     elapsed: float,
     verified: list[dict] | None = None,
+    searched: list[dict] | None = None,
 ) -> str:
     lines = [
         "## Pacing",
@@ -506,6 +547,26 @@ def render(
                 f"| {v['scenario']} | {v['best_ratio']:.2f} | {v['ratio_occ']:.3f} "
                 f"| {v['ratio_breaches']}/{v['seeds']} | {v['pred_occ']:.3f} "
                 f"| {v['pred_breaches']}/{v['seeds']} |"
+            )
+        lines.append("")
+    if searched:
+        n = searched[0]["seeds"]
+        held = [h for h in searched if h["pred_occ"] >= h["ratio_occ"] - 1e-9]
+        lines += [
+            f"The same scenarios with the hindsight search on {n} seeds (`--hindsight-seeds "
+            f"{n}`: the largest R that kept the cap at every instant on all {n}, by the same "
+            f"bisection) and predictive on those seeds: predictive at or above it in "
+            f"{len(held)} of {len(searched)}.",
+            "",
+            "| scenario | R strict on these seeds | its occ. | predictive occ. "
+            "| pred. seeds over the cap | pred − R |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for h in searched:
+            lines.append(
+                f"| {h['scenario']} | {h['best_ratio']:.2f} | {h['ratio_occ']:.3f} "
+                f"| {h['pred_occ']:.3f} | {h['pred_breaches']}/{h['seeds']} "
+                f"| {h['pred_occ'] - h['ratio_occ']:+.3f} |"
             )
         lines.append("")
     if timing:
