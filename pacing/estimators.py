@@ -191,6 +191,9 @@ class DurationEstimator:
     (callers cache it per decision interval).
     """
 
+    #: Observations' weight at risk below which the tail's hazard is pooled (see survival_table).
+    TAIL_AT_RISK = 10.0
+
     def __init__(
         self,
         prior: DistributionPrior,
@@ -248,6 +251,16 @@ class DurationEstimator:
         total = removed.sum()
         at_risk = total - np.concatenate(([0.0], np.cumsum(removed)[:-1]))
         hazard = deaths / np.where(at_risk > 1e-12, at_risk, 1.0)
+        # The sparse tail — where fewer than TAIL_AT_RISK observations' weight is still at risk —
+        # gets one constant hazard, its deaths over its exposure. Bin by bin, the last death
+        # seen would have a hazard of 1: the survival dropped to 0 just past the longest talk
+        # seen, and a seat talking for about that long was forecast free within seconds for
+        # sure (a 4-seat campaign abandoned a call on such a seat, 1 in 21 live answers).
+        sparse = at_risk < self.TAIL_AT_RISK
+        if sparse.any():
+            i0 = int(np.argmax(sparse))
+            exposure = float(at_risk[i0:].sum())
+            hazard[i0:] = float(deaths[i0:].sum()) / exposure if exposure > 1e-12 else 0.0
         surv = np.empty(bins + 1)
         surv[0] = 1.0
         np.cumprod(1.0 - np.minimum(np.maximum(hazard, 0.0), 1.0), out=surv[1:])

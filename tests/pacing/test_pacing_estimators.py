@@ -68,6 +68,26 @@ def test_censored_running_durations_lift_the_tail() -> None:
     assert survival_at(censored, 1.0, t)[0] > survival_at(plain, 1.0, t)[0] + 0.2
 
 
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(3, 60), seed=st.integers(0, 1000))
+def test_a_call_about_as_long_as_the_longest_seen_is_not_sure_to_end(n: int, seed: int) -> None:
+    """Found by the simulator's cap property: bin by bin, the longest talk seen had a hazard of 1,
+    the survival fell to 0 just past it, and a seat talking about that long was forecast free
+    within seconds for sure — a 4-seat campaign dialled for it and abandoned a call."""
+    rng = np.random.default_rng(seed)
+    est = DurationEstimator(DistributionPrior(150, 120, weight=8), 2.0, 2048, window=400)
+    talks = rng.lognormal(5.0, 0.7, n)
+    for v in talks:
+        est.observe(float(v))
+    longest = max(float(talks.max()), 500.0)  # (the prior's own longest quantile is ~490 s)
+    running = np.array([longest - 1.0])
+    table = est.survival_table(running)
+    s_now, s_then = survival_at(table, 2.0, np.array([longest - 1.0, longest + 13.0]))
+    assert s_now > 0 and s_then > 0
+    assert 1.0 - s_then / s_now < 0.5  # P(over within 14 s), was 1.0
+    assert table[-1] > 0
+
+
 def test_survival_tables_are_monotone_and_start_at_one() -> None:
     est = DurationEstimator(DistributionPrior(12, 6), 0.25, 240)
     table = est.survival_table()
