@@ -382,7 +382,7 @@ def main() -> None:
     t0 = time.perf_counter()
     with ProcessPoolExecutor(a.workers) as pool:
         rows = list(pool.map(evaluate, points, fixed))
-        beaten = [r for r in rows if r["predictive"] < r["ratio_occ"]]
+        beaten = _beaten(rows)
         new_seeds = list(range(seeds[-1] + 1, seeds[-1] + 1 + a.verify_seeds))
         verified = (
             list(pool.map(verify, beaten, [duration] * len(beaten), [new_seeds] * len(beaten)))
@@ -404,10 +404,16 @@ def main() -> None:
         write_docs(md, rows)
 
 
+def _beaten(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The scenarios where the best strict ratio beat predictive (what --verify-seeds and
+    --hindsight-seeds look at again)."""
+    return [r for r in rows if r["predictive"] < r["ratio_occ"]]
+
+
 def _hindsight(
     pool: ProcessPoolExecutor, rows: list[dict[str, Any]], duration: float, a: Any
 ) -> list[dict[str, Any]]:
-    beaten = [r for r in rows if r["predictive"] < r["ratio_occ"]]
+    beaten = _beaten(rows)
     seeds = list(range(1, a.hindsight_seeds + 1))
     n = len(beaten)
     return list(pool.map(hindsight, beaten, [duration] * n, [seeds] * n, [a.ratio_iters] * n))

@@ -21,16 +21,24 @@ def _main(monkeypatch: pytest.MonkeyPatch, *args: str) -> None:
     bench.main()
 
 
-def test_predictive_alone_is_rerun_on_the_saved_fixed_columns(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _saved_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ratio_occ: float
+) -> tuple[Path, dict]:
+    """A 10-minute run saved with --json, its best strict ratio's occupancy doctored."""
     full = tmp_path / "full.json"
     _main(monkeypatch, "--duration", "10m", "--json", str(full))
     saved = json.loads(full.read_text())
     assert saved["duration"] == 600.0 and saved["seeds"] == [1]
-    # doctor the saved fixed columns: a re-run must take them as they are, not recompute them
-    saved["rows"][0]["ratio_occ"] = 0.123
+    saved["rows"][0]["ratio_occ"] = ratio_occ
     full.write_text(json.dumps(saved))
+    return full, saved
+
+
+def test_predictive_alone_is_rerun_on_the_saved_fixed_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # doctored fixed columns: a re-run must take them as they are, not recompute them
+    full, saved = _saved_run(tmp_path, monkeypatch, 0.123)
     again = tmp_path / "again.json"
     _main(monkeypatch, "--duration", "10m", "--reuse-fixed", str(full), "--json", str(again))
     row = json.loads(again.read_text())["rows"][0]
@@ -111,11 +119,7 @@ def test_hindsight_on_more_seeds_searches_the_ratio_again_on_all_of_them() -> No
 def test_hindsight_from_saved_rows_is_saved_and_rendered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    full = tmp_path / "full.json"
-    _main(monkeypatch, "--duration", "10m", "--json", str(full))
-    saved = json.loads(full.read_text())
-    saved["rows"][0]["ratio_occ"] = 0.999  # as if the ratio had beaten predictive
-    full.write_text(json.dumps(saved))
+    full, _ = _saved_run(tmp_path, monkeypatch, 0.999)  # as if the ratio had beaten predictive
     capsys.readouterr()
     _main(monkeypatch, "--duration", "10m", "--from-json", str(full), "--hindsight-seeds", "2",
           "--json", str(full))  # fmt: skip
