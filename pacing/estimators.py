@@ -43,6 +43,16 @@ class DistributionPrior:
         if self.mean <= 0 or self.sd < 0 or self.weight < 0:
             raise ValueError(f"prior needs mean > 0, sd >= 0, weight >= 0; got {self}")
 
+    def quantile(self, q: float) -> float:
+        """The lognormal prior's ``q`` quantile (seconds)."""
+        from scipy.special import ndtri
+
+        if self.sd == 0:
+            return self.mean
+        sigma2 = math.log(1.0 + (self.sd / self.mean) ** 2)
+        mu = math.log(self.mean) - sigma2 / 2
+        return math.exp(mu + math.sqrt(sigma2) * float(ndtri(q)))
+
     def pseudo_samples(self, n: int = 24) -> FloatArray:
         """``n`` equally weighted quantiles of the lognormal prior."""
         if self.sd == 0:
@@ -191,8 +201,15 @@ class DurationEstimator:
     (callers cache it per decision interval).
     """
 
-    #: Observations' weight at risk below which the tail's hazard is pooled (see survival_table).
+    #: With ``unseen_lasts`` (seat durations: talk, wrap-up), real observations' weight at risk
+    #: (completed or running, the prior's pseudo-observations not counted) below which nothing is
+    #: expected to end (see survival_table).
+    SEEN_AT_RISK = 2.0
+    #: Observations' weight at risk below which the tail's hazard is pooled (see survival_table),
+    #: and the quantile of the completed durations (prior included) the pooled tail never starts
+    #: before: with few observations the body keeps the prior's shape.
     TAIL_AT_RISK = 10.0
+    TAIL_FROM = 0.75
 
     def __init__(
         self,
@@ -201,9 +218,12 @@ class DurationEstimator:
         bins: int,
         window: int = 300,
         half_life: float = 120.0,
+        *,
+        unseen_lasts: bool = False,
     ) -> None:
         if step <= 0 or bins < 2 or window < 1 or half_life <= 0:
             raise ValueError("duration estimator needs step > 0, bins >= 2, window >= 1")
+        self.unseen_lasts = unseen_lasts
         self.step = step
         self.bins = bins
         self.prior = prior
@@ -236,18 +256,22 @@ class DurationEstimator:
         """Weighted Kaplan-Meier survival on the grid: ``S[i] = P(T > i*step)``, ``S[0] = 1``."""
         n = len(self._samples)
         bins = self.bins
+        real_deaths: FloatArray = np.zeros(bins)
         if n:
             x = np.fromiter(self._samples, np.float64, n)
-            ev_idx = np.concatenate([self._index(x), self._prior_idx])
-            ev_w = np.concatenate([self._recency[-n:], self._prior_w])
-        else:
-            ev_idx, ev_w = self._prior_idx, self._prior_w
-        deaths: FloatArray = np.bincount(ev_idx, weights=ev_w, minlength=bins).astype(np.float64)
+            real_deaths = np.bincount(
+                self._index(x), weights=self._recency[-n:], minlength=bins
+            ).astype(np.float64)
+        deaths: FloatArray = real_deaths + np.bincount(
+            self._prior_idx, weights=self._prior_w, minlength=bins
+        )
         removed = deaths.copy()
+        real_removed = real_deaths
         if censored is not None and censored.size:
             # A running duration weighs like a fresh observation: it is the newest evidence.
             c = np.bincount(self._index(censored), minlength=bins).astype(np.float64)
             removed += c
+            real_removed = real_deaths + c
         total = removed.sum()
         at_risk = total - np.concatenate(([0.0], np.cumsum(removed)[:-1]))
         hazard = deaths / np.where(at_risk > 1e-12, at_risk, 1.0)
@@ -255,16 +279,47 @@ class DurationEstimator:
         # gets one constant hazard, its deaths over its exposure. Bin by bin, the last death
         # seen would have a hazard of 1: the survival dropped to 0 just past the longest talk
         # seen, and a seat talking for about that long was forecast free within seconds for
-        # sure (a 4-seat campaign abandoned a call on such a seat, 1 in 21 live answers).
+        # sure (a 4-seat campaign abandoned a call on such a seat, 1 in 21 live answers). With
+        # little evidence (the prior's weight of 8, a campaign's first minute) everything would
+        # be "sparse" and the whole distribution one exponential — a seat 5 s into a call then
+        # looked 15 times likelier to be free within 15 s than the prior says, and the first
+        # minute over-dialled (an 85-seat campaign under a 1 % cap broke it at 87 live answers):
+        # the tail starts no earlier than the TAIL_FROM quantile of the completed durations.
         sparse = at_risk < self.TAIL_AT_RISK
         if sparse.any():
-            i0 = int(np.argmax(sparse))
+            body = np.cumsum(deaths) < self.TAIL_FROM * float(deaths.sum())
+            i0 = max(int(np.argmax(sparse)), int(np.argmin(body)) if not body.all() else bins)
             exposure = float(at_risk[i0:].sum())
             hazard[i0:] = float(deaths[i0:].sum()) / exposure if exposure > 1e-12 else 0.0
+        if self.unseen_lasts:
+            self._hold_unseen(hazard, real_deaths, real_removed)
         surv = np.empty(bins + 1)
         surv[0] = 1.0
         np.cumprod(1.0 - np.minimum(np.maximum(hazard, 0.0), 1.0), out=surv[1:])
         return surv
+
+    def _hold_unseen(
+        self, hazard: FloatArray, real_deaths: FloatArray, real_removed: FloatArray
+    ) -> None:
+        """Nothing ends past the real observations when most of them were still running.
+
+        There the prior alone would say when durations end, and a seat forecast leans on it for
+        every seat at once: a 299-seat campaign whose first wrap-ups (28.4 s, the prior 10 s)
+        had run 0-6 s saw 49 seats free within 12 s, none did, and it broke the cap in its
+        third minute. So where fewer than ``SEEN_AT_RISK`` real observations' weight is at risk
+        (completed or running; the prior's pseudo-observations not counted), if the real
+        observations alone put the survival there at one half or more, the hazard is 0: the
+        safe side for seats. (Had they mostly ended, as a fixed 5-s wrap-up's do, the prior's
+        tail keeps its say.)
+        """
+        seen = real_removed.sum() - np.concatenate(([0.0], np.cumsum(real_removed)[:-1]))
+        unseen = seen < self.SEEN_AT_RISK
+        if not unseen.any():
+            return
+        i0 = int(np.argmax(unseen))
+        real_hazard = real_deaths[:i0] / np.maximum(seen[:i0], 1e-12)
+        if float(np.prod(1.0 - np.minimum(real_hazard, 1.0))) >= 0.5:
+            hazard[i0:] = 0.0
 
 
 def survival_at(table: FloatArray, step: float, t: FloatArray) -> FloatArray:

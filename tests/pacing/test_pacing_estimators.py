@@ -88,6 +88,24 @@ def test_a_call_about_as_long_as_the_longest_seen_is_not_sure_to_end(n: int, see
     assert table[-1] > 0
 
 
+def test_with_little_evidence_the_body_keeps_the_priors_shape() -> None:
+    """The sparse-tail pooling once took the whole distribution when the evidence weighed less
+    than 10 observations (the prior alone weighs 8): every campaign's first forecasts were
+    exponentials, a seat 5 s into a call 15 times likelier to be free within 15 s than the
+    lognormal prior says, an answer within 1 s likely."""
+    prior = DistributionPrior(150, 120, weight=8)
+    est = DurationEstimator(prior, 2.0, 2048, window=400)
+    talking = np.full(50, 5.0)  # a campaign's first seconds: seats just connected
+    table = est.survival_table(talking)
+    s5, s20 = survival_at(table, 2.0, np.array([5.0, 20.0]))
+    assert 1.0 - s20 / s5 < 0.03  # the lognormal prior: ~0.006; an exponential: 0.095
+    answers = DurationEstimator(DistributionPrior(12, 6, weight=8), 0.25, 240)
+    a = answers.survival_table()
+    assert survival_at(a, 0.25, np.array([3.0]))[0] > 0.97  # prior P(delay <= 3 s) ~ 0.1 %
+    # ... and the far tail is still pooled: no sure end just past the longest prior quantile
+    assert table[-1] > 0
+
+
 def test_survival_tables_are_monotone_and_start_at_one() -> None:
     est = DurationEstimator(DistributionPrior(12, 6), 0.25, 240)
     table = est.survival_table()
