@@ -1,0 +1,150 @@
+"""Cap hunt: predictive pacing on random scenarios far from the shipped ones, looking for breaches.
+
+The benchmark family varies seats, hit rate and talk mean around one shape of campaign. This
+draws whole scenarios at random — 1-300 seats (log-uniform), hit 0.02-0.8, machines, talk
+constant / exponential / gamma / lognormal with means 20-600 s, wrap-up fixed or exponential up
+to 30 s, answer delays 4-25 s, ring timeouts 15-40 s, connect windows 1-3 s, caps 1-5 %, 24-h or
+30-day windows, 20 min to 2 h, up to three regime changes (hit rate, talk, team size, answer
+delay) — runs predictive on each and prints every run whose cumulative abandon rate went over
+its cap at any moment, with the scenario as JSON and its seed, ready to replay:
+
+    .venv/bin/python simulations/benchmarks/cap_hunt.py --runs 200 --seed 1 --workers 2
+
+Exit status 1 when a breach was found. Same ``--seed``, same scenarios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from simulations.scenario import parse_scenario  # noqa: E402
+from simulations.simulator import simulate  # noqa: E402
+
+
+def random_scenario(rng: random.Random, max_jump: float = 2.0) -> tuple[dict[str, Any], int]:
+    """One random scenario (raw mapping, as in a scenario file) and the seed to run it with."""
+    seats = max(1, round(math.exp(rng.uniform(0.0, math.log(300)))))
+    hit = round(rng.uniform(0.02, 0.8), 3)
+    machine = round(rng.choice([0.0, 0.0, rng.uniform(0.0, min(0.3, 0.95 - hit))]), 3)
+    busy = round(rng.uniform(0.0, min(0.3, 0.98 - hit - machine)), 3)
+    mean = round(math.exp(rng.uniform(math.log(20), math.log(600))), 1)
+    shape = rng.choice(["lognormal", "exponential", "gamma", "constant"])
+    talk: dict[str, Any] = {"dist": shape}
+    if shape == "constant":
+        talk["value"] = mean
+    else:
+        talk["mean"] = mean
+        if shape != "exponential":
+            talk["sd"] = round(mean * rng.uniform(0.3, 1.5), 1)
+    if rng.random() < 0.5:
+        wrapup = {"dist": "constant", "value": round(rng.uniform(0.0, 30.0), 1)}
+    else:
+        wrapup = {"dist": "exponential", "mean": round(rng.uniform(2.0, 30.0), 1)}
+    delay = round(rng.uniform(4.0, 25.0), 1)
+    duration = round(rng.uniform(1200, 7200))
+    changes: list[dict[str, Any]] = []
+    for _ in range(rng.choice([0, 1, 1, 2, 3])):
+        at = round(rng.uniform(0.1, 0.9) * duration)
+        kind = rng.choice(["hit", "talk", "seats", "delay"])
+        if kind == "hit":
+            factor = math.exp(rng.uniform(math.log(0.2), math.log(max_jump)))
+            new_hit = min(0.98 - machine - busy, max(0.01, hit * factor))
+            changes.append({"at": at, "outcomes": {"human": round(new_hit, 3)}})
+        elif kind == "talk":
+            key = "value" if shape == "constant" else "mean"
+            new_talk = {**talk, key: round(mean * rng.uniform(0.5, 2.5), 1)}
+            changes.append({"at": at, "talk": new_talk})
+        elif kind == "seats":
+            changes.append({"at": at, "seats": max(1, int(seats * rng.uniform(0.3, 1.6)))})
+        else:
+            new_delay = round(delay * rng.uniform(0.5, 2.0), 1)
+            changes.append(
+                {
+                    "at": at,
+                    "answer_delay": {"dist": "lognormal", "mean": new_delay, "sd": delay / 2},
+                }
+            )
+    raw: dict[str, Any] = {
+        "name": "hunt",
+        "seed": 1,
+        "duration": duration,
+        "seats": seats,
+        "talk": talk,
+        "wrapup": wrapup,
+        "outcomes": {"human": hit, "machine": machine, "busy": busy},
+        "answer_delay": {
+            "dist": "lognormal",
+            "mean": delay,
+            "sd": round(delay * rng.uniform(0.2, 0.8), 1),
+        },
+        "busy_delay": round(rng.uniform(2.0, 8.0), 1),
+        "no_answer_timeout": rng.choice([15, 20, 25, 30, 40]),
+        "connect_window": rng.choice([1, 2, 2, 2, 3]),
+        "campaign": {
+            "mode": "predictive",
+            "abandon_cap": rng.choice([0.01, 0.02, 0.03, 0.03, 0.03, 0.05]),
+            "window": rng.choice(["24h", "30d"]),
+        },
+    }
+    if changes:
+        raw["changes"] = sorted(changes, key=lambda c: c["at"])
+    return raw, rng.randint(0, 10**6)
+
+
+def run_one(job: tuple[dict[str, Any], int]) -> dict[str, Any]:
+    """Simulate one hunt scenario; its figures and whether it went over its cap."""
+    raw, seed = job
+    result = simulate(parse_scenario(raw, "hunt"), seed, record_series=False)
+    cap = raw["campaign"]["abandon_cap"]
+    return {
+        "seats": raw["seats"],
+        "hit": raw["outcomes"]["human"],
+        "cap": cap,
+        "occupancy": result.talk_occupancy,
+        "max_rate": result.max_abandon_rate,
+        "abandoned": result.abandoned,
+        "live_answers": result.live_answers,
+        "breach": result.max_abandon_rate > cap + 1e-12,
+        "scenario": raw,
+        "seed": seed,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--runs", type=int, default=200, help="random scenarios to run")
+    ap.add_argument("--seed", type=int, default=1, help="seed of the scenario draw")
+    ap.add_argument("--max-jump", type=float, default=2.0, help="largest hit-rate jump (factor)")
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args(argv)
+    rng = random.Random(args.seed)
+    jobs = [random_scenario(rng, args.max_jump) for _ in range(args.runs)]
+    breaches = 0
+    with ProcessPoolExecutor(max(1, args.workers)) as pool:
+        for row in pool.map(run_one, jobs):
+            tag = "BREACH" if row["breach"] else "ok"
+            print(
+                f"{tag:6s} seats {row['seats']:3d} hit {row['hit']:.3f} cap {row['cap']:.2f} "
+                f"occupancy {row['occupancy']:.3f} worst moment {row['max_rate']:.4f} "
+                f"abandoned {row['abandoned']}/{row['live_answers']}",
+                flush=True,
+            )
+            if row["breach"]:
+                breaches += 1
+                print(f"       seed {row['seed']} {json.dumps(row['scenario'])}", flush=True)
+    print(f"{args.runs} random scenarios, {breaches} over the cap at some moment")
+    return 1 if breaches else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
