@@ -94,6 +94,9 @@ class PreviewDialler(Dialler):
         except Exception as exc:
             self._db_trouble(exc)
             return
+        # A decision read here may be younger than the step's clock (an agent accepted while the
+        # poll ran): the attempt must not look placed before its offer was accepted.
+        now = max(now, time.time())
         settings = self.campaign.preview
         for offer_id, offer in list(self.offers.items()):
             state = states.get(offer_id)

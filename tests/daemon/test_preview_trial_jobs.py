@@ -121,3 +121,31 @@ def test_trial_waits_for_leads_and_completion_pauses_the_campaign(engine: Engine
         assert current_trial(conn, "look")["state"] == "complete"  # type: ignore[index]
         other = draw_trial(conn, "look", 0.5, [], 3, NOW)[1]
     assert other == sample  # the seed decides the sample
+
+
+async def test_an_offer_accepted_while_the_daemon_polls_is_placed_after_its_acceptance() -> None:
+    # Seen once in the preview end-to-end test: the attempt's placed_at was the step's clock,
+    # read before the poll, 1 ms before the agent's decided_at.
+    import time
+    from types import SimpleNamespace
+
+    from dialer.daemon.preview import Offer, PreviewDialler
+
+    dialler = PreviewDialler.__new__(PreviewDialler)
+    dialler.offers = {7: Offer(7, "s1", None, time.time() + 60)}  # type: ignore[arg-type]
+    dialler.campaign = SimpleNamespace(preview=SimpleNamespace(on_timeout="skip"))  # type: ignore[assignment]
+    accepted_at: list[float] = []
+    placed_at: list[float] = []
+
+    async def poll(kind: str, job: object, ids: list[int]) -> dict[int, str]:
+        time.sleep(0.002)  # the agent accepts while the poll runs
+        accepted_at.append(time.time())
+        return {7: S.ACCEPTED.value}
+
+    async def place(offer: Offer, now: float, *rest: object) -> None:
+        placed_at.append(now)
+
+    dialler._db = poll  # type: ignore[method-assign,assignment]
+    dialler._place = place  # type: ignore[method-assign,assignment]
+    await dialler._follow_offers(time.time())
+    assert placed_at and placed_at[0] >= accepted_at[0]
