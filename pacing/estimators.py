@@ -43,26 +43,19 @@ class DistributionPrior:
         if self.mean <= 0 or self.sd < 0 or self.weight < 0:
             raise ValueError(f"prior needs mean > 0, sd >= 0, weight >= 0; got {self}")
 
-    def quantile(self, q: float) -> float:
-        """The lognormal prior's ``q`` quantile (seconds)."""
-        from scipy.special import ndtri
-
+    def quantiles(self, q: FloatArray) -> FloatArray:
+        """The lognormal prior's quantiles at probabilities ``q`` (seconds)."""
         if self.sd == 0:
-            return self.mean
+            return np.full(q.shape, self.mean)
         sigma2 = math.log(1.0 + (self.sd / self.mean) ** 2)
         mu = math.log(self.mean) - sigma2 / 2
-        return math.exp(mu + math.sqrt(sigma2) * float(ndtri(q)))
+        from scipy.special import ndtri
+
+        return np.asarray(np.exp(mu + math.sqrt(sigma2) * ndtri(q)), dtype=np.float64)
 
     def pseudo_samples(self, n: int = 24) -> FloatArray:
         """``n`` equally weighted quantiles of the lognormal prior."""
-        if self.sd == 0:
-            return np.full(n, self.mean)
-        sigma2 = math.log(1.0 + (self.sd / self.mean) ** 2)
-        mu = math.log(self.mean) - sigma2 / 2
-        from scipy.special import ndtri
-
-        u = (np.arange(n) + 0.5) / n
-        return np.asarray(np.exp(mu + math.sqrt(sigma2) * ndtri(u)), dtype=np.float64)
+        return self.quantiles((np.arange(n) + 0.5) / n)
 
 
 class OutcomeRates:
@@ -272,8 +265,7 @@ class DurationEstimator:
             c = np.bincount(self._index(censored), minlength=bins).astype(np.float64)
             removed += c
             real_removed = real_deaths + c
-        total = removed.sum()
-        at_risk = total - np.concatenate(([0.0], np.cumsum(removed)[:-1]))
+        at_risk = _at_risk(removed)
         hazard = deaths / np.where(at_risk > 1e-12, at_risk, 1.0)
         # The sparse tail — where fewer than TAIL_AT_RISK observations' weight is still at risk —
         # gets one constant hazard, its deaths over its exposure. Bin by bin, the last death
@@ -312,7 +304,7 @@ class DurationEstimator:
         safe side for seats. (Had they mostly ended, as a fixed 5-s wrap-up's do, the prior's
         tail keeps its say.)
         """
-        seen = real_removed.sum() - np.concatenate(([0.0], np.cumsum(real_removed)[:-1]))
+        seen = _at_risk(real_removed)
         unseen = seen < self.SEEN_AT_RISK
         if not unseen.any():
             return
@@ -320,6 +312,11 @@ class DurationEstimator:
         real_hazard = real_deaths[:i0] / np.maximum(seen[:i0], 1e-12)
         if float(np.prod(1.0 - np.minimum(real_hazard, 1.0))) >= 0.5:
             hazard[i0:] = 0.0
+
+
+def _at_risk(removed: FloatArray) -> FloatArray:
+    """Weight still at risk at the start of each bin, given the weight each bin removes."""
+    return removed.sum() - np.concatenate(([0.0], np.cumsum(removed)[:-1]))
 
 
 def survival_at(table: FloatArray, step: float, t: FloatArray) -> FloatArray:

@@ -151,7 +151,6 @@ class PacingEstimators:
         self.wrapup = DurationEstimator(
             p.wrapup, step=1.0, bins=600, window=200, half_life=80, unseen_lasts=True
         )
-        self._wrap_p95 = float(p.wrapup.quantile(0.95))
         self.answer_delay = DurationEstimator(p.answer_delay, 0.25, ring_bins, 300, 120)
         self.fail_delay = DurationEstimator(p.fail_delay, 0.25, ring_bins, 300, 120)
         self._j = horizons
@@ -199,7 +198,8 @@ class PacingEstimators:
         if self.wrapup.count >= self.MIN_WRAPUPS:
             return mean
         running = float(wrapup_elapsed.max()) if wrapup_elapsed.size else 0.0
-        return max(mean, running, self._wrap_p95)
+        p95 = float(self.priors.wrapup.quantiles(np.array([0.95]))[0])
+        return max(mean, running, p95)
 
     # ------------------------------------------------------------------ model
     def model(
