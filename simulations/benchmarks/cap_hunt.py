@@ -127,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-jump", type=float, default=2.0, help="largest hit-rate jump (factor)")
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
+    if args.runs < 1:
+        ap.error(f"--runs must be at least 1, got {args.runs}")
+    if not args.max_jump > 0:
+        ap.error(f"--max-jump is a factor on the hit rate and must be above 0, got {args.max_jump}")
     rng = random.Random(args.seed)
     jobs = [random_scenario(rng, args.max_jump) for _ in range(args.runs)]
     breaches = 0

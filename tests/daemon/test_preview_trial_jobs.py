@@ -125,7 +125,9 @@ def test_trial_waits_for_leads_and_completion_pauses_the_campaign(engine: Engine
 
 async def test_an_offer_accepted_while_the_daemon_polls_is_placed_after_its_acceptance() -> None:
     # Seen once in the preview end-to-end test: the attempt's placed_at was the step's clock,
-    # read before the poll, 1 ms before the agent's decided_at.
+    # read before the poll, 1 ms before the agent's decided_at. The race cannot be timed on a
+    # real database, so here a stand-in poll accepts the offer while it runs and a stand-in
+    # _place records the clock it is given; the end-to-end test checks the real path.
     import time
     from types import SimpleNamespace
 

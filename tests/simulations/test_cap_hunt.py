@@ -63,3 +63,15 @@ def test_the_command_exits_1_on_a_breach(
     assert cap_hunt.main(["--runs", "1", "--workers", "1"]) == 1
     out = capsys.readouterr().out
     assert "BREACH" in out and "seed 534008" in out and "1 over the cap" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"), [(["--runs", "0"], "--runs"), (["--max-jump", "0"], "--max-jump")]
+)
+def test_bad_arguments_are_refused_by_name(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cap_hunt.main(args)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
