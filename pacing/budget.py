@@ -201,7 +201,10 @@ class AbandonController:
             self.last_reason = "budget"
             return 0.0
         self.last_reason = "predictive"
-        # A call's risk threshold: the target abandon share per live answer, scaled by the hit
-        # rate (risk is per dial), corrected by the integral gain.
         ease = min(1.0, (headroom + 1.0) / c.soft_budget)
-        return hit * self.target_rate(now) * math.exp(self._log_gain) * ease
+        return self.steady_threshold(now, hit) * ease
+
+    def steady_threshold(self, now: float, hit: float) -> float:
+        """The threshold with the budget plentiful: the target abandon share per live answer,
+        scaled by the hit rate (risk is per dial), corrected by the integral gain."""
+        return hit * self.target_rate(now) * math.exp(self._log_gain)

@@ -62,6 +62,13 @@ class PacingSnapshot:
     live_answers: int = 0
     abandons: int = 0
     abandon_cap: float = 0.03
+    # Abandons the threshold's risk may tolerate first: a call counts as at risk only if it
+    # would be answered live with this many other answers already short of a seat (the
+    # thin-budget mode's one abandon to spare; see :func:`pacing.risk.calls_within_risk`).
+    spare_abandons: int = 0
+    # With an abandon to spare, the abandon risk of a call (spare or not) is still held under
+    # this: spending the last allowed abandon sends the campaign back to the thinnest budget.
+    spare_threshold: float = 1.0
 
     @property
     def lines_in_flight(self) -> int:
@@ -155,7 +162,23 @@ class PredictivePolicy:
             kmax,
             snapshot.threshold,
             mo,
+            snapshot.spare_abandons,
         )
+        if snapshot.spare_abandons > 0 and calls > 0:
+            # (the risk_next and risk_last reported stay those of the spare-abandon reading:
+            # the thin-budget account adds them up)
+            single, _, _ = calls_within_risk(
+                seat_free,
+                r,
+                snapshot.idle_seats,
+                snapshot.waiting_answers,
+                hit,
+                m.fractions,
+                calls,
+                snapshot.spare_threshold,
+                mo,
+            )
+            calls = min(calls, single)
         # Never fewer than progressive would place: idle seats with no line for them.
         floor = max(0, snapshot.idle_seats - snapshot.lines_in_flight)
         calls = max(calls, min(floor, snapshot.max_new_calls))

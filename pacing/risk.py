@@ -155,6 +155,7 @@ def calls_within_risk(
     kmax: int,
     threshold: float,
     moments: ForecastMoments | None = None,
+    spare: int = 0,
 ) -> tuple[int, float, float]:
     """How many new calls keep each one's abandon risk at or under ``threshold``.
 
@@ -167,11 +168,13 @@ def calls_within_risk(
     (the last placed call's risk bounds every placed call's).
     ``moments``: the forecasts' sums; above ``EXACT_MAX_TRIALS`` seats + lines only they are
     read (the arrays may then be empty placeholders), below it the arrays are.
+    ``spare``: abandons that may happen before one counts; a call's risk is then that it is
+    answered live with ``spare`` other answers already short of a seat (``Y <= -spare``).
     """
     if kmax <= 0:
         return 0, 0.0, 0.0
     n_f = inflight_live.shape[1] if moments is None else moments.lines
-    m0 = n_f + waiting - idle
+    m0 = n_f + waiting - idle - max(0, spare)
     pi = hit * answer_fractions
     if moments is None:
         moments = ForecastMoments.of(seat_free, inflight_live)

@@ -319,11 +319,18 @@ class CampaignRunner:
             cfg = self.config
             threshold = min(max(threshold, cfg.risk_threshold_min), cfg.risk_threshold_max)
         self._thin = False
-        if threshold <= 0.0 and self.controller.last_reason == "budget":
+        spare, spare_threshold = 0, 1.0
+        allowed = self.controller.allowed_abandons(now)
+        if allowed <= 1 and self.controller.last_reason != "breaker":
+            # (here the controller's threshold would meet a budget guard that allows only
+            # progressive: the thin-budget mode does better)
+            threshold = 0.0
             thin = self._thin_threshold(now, model)
             if thin is not None:
                 threshold, model = thin
                 self._thin = True
+                spare = max(0, allowed)
+                spare_threshold = self.controller.steady_threshold(now, model.hit)
         seat_free = live_by = moments = None
         if threshold > 0:
             if talk.size + wrap.size + ages.size <= EXACT_MAX_TRIALS:
@@ -354,6 +361,8 @@ class CampaignRunner:
             seat_free=seat_free,
             live_by=live_by,
             moments=moments,
+            spare_abandons=spare,
+            spare_threshold=spare_threshold,
         )
 
     #: Chance, over a campaign's life, of a breach of the cap that over-dialling while the budget
@@ -375,6 +384,11 @@ class CampaignRunner:
         (``need`` live answers away). The risks of the calls placed so are added up
         (``thin_risk_spent``, an upper bound), so the chance this mode ever causes a breach stays
         under ``THIN_RISK_TOTAL`` over the campaign's life (a restart begins a new account).
+        With one abandon allowed a breach takes two, so a call's risk is then that of being the
+        second (answered live with another answer already short of a seat: the snapshot's
+        ``spare_abandons``), while its plain abandon risk stays under the controller's steady
+        threshold — the last allowed abandon is the dearest, it sends the campaign back to no
+        abandon allowed (5 and 10 seats, hit 0.6: 0.66 → 0.64 without that second bound).
         Returns the threshold and the pessimistic model, or None to stay progressive.
         """
         left = self.THIN_RISK_TOTAL - self.thin_risk_spent

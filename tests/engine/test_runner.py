@@ -221,10 +221,12 @@ def _guarded_room(allowed: int, busy_elapsed: float | None = None) -> int:
 
 
 def test_budget_guard_widens_as_the_budget_grows() -> None:
-    rooms = [_guarded_room(a) for a in (1, 2, 4, 8, 16, 30)]
-    assert rooms[0] == 10  # one abandon left: the guard keeps it, progressive
+    rooms = [_guarded_room(a) for a in (2, 4, 8, 16, 30)]
+    assert rooms[0] >= 10  # never below progressive
     assert rooms == sorted(rooms)
-    assert rooms[-1] > rooms[1]
+    assert rooms[-1] > rooms[0]
+    # one abandon left: the thin-budget mode's risk account bounds the lines, not the guard
+    assert _guarded_room(1) == 10_000
 
 
 def test_budget_guard_counts_calls_in_flight() -> None:

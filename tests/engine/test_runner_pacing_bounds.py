@@ -47,6 +47,26 @@ def test_once_the_risk_allowance_is_spent_it_is_plain_progressive() -> None:
     assert r.dial_demand(0.0) == 10
 
 
+def test_one_abandon_to_spare_lets_more_lines_out_but_not_unbounded() -> None:
+    # With one abandon allowed a breach takes two: a call is at risk only if it would be
+    # answered live with another answer already short of a seat.
+    from pacing.budget import LedgerEntry, LedgerKind
+
+    def runner(answers: int) -> CampaignRunner:
+        r = _runner(0.05, seats=3)
+        for i in range(answers):
+            r.controller.record(LedgerEntry(-1000.0 + i, LedgerKind.LIVE_ANSWER))
+        return r
+
+    none, one = runner(0), runner(34)
+    assert (none.controller.allowed_abandons(0.0), one.controller.allowed_abandons(0.0)) == (0, 1)
+    n0, n1 = none.dial_demand(0.0), one.dial_demand(0.0)
+    assert none.snapshot(0.0).spare_abandons == 0 and one.snapshot(0.0).spare_abandons == 1
+    assert 3 < n0 < n1 < 20  # (4 and 9: 3 idle seats, far from the 60 lines that answer 3)
+    assert one.last_decision.risk_last <= one.last_decision.threshold
+    assert 0.0 < one.thin_risk_spent <= CampaignRunner.THIN_RISK_TOTAL
+
+
 def test_over_a_run_the_allowance_is_never_overspent() -> None:
     sc = family_scenario(5, 0.05, 300, False, 3600.0)
     sim = _Sim(dataclasses.replace(sc, name="thin"), 3, None, 60.0, False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -65,13 +66,22 @@ def test_normal_approximation_is_close_for_many_trials() -> None:
     assert np.max(np.abs(approx - exact)) < 0.01
 
 
-def _case(idle: int, busy: int, ringing: int, threshold: float, hit: float = 0.25):
+def _case(
+    idle: int, busy: int, ringing: int, threshold: float, hit: float = 0.25, spare: int = 0
+):
     j = 8
     seat_free = np.full((j, busy), 0.05)
     live = np.full((j, ringing), 0.1)
     return calls_within_risk(
-        seat_free, live, idle, 0, hit, (np.arange(j) + 0.5) / j, 500, threshold
+        seat_free, live, idle, 0, hit, (np.arange(j) + 0.5) / j, 500, threshold, spare=spare
     )
+
+
+@pytest.mark.parametrize("busy, ringing", [(4, 6), (400, 150)])  # exact path, normal path
+def test_an_abandon_to_spare_weighs_like_one_more_idle_seat(busy: int, ringing: int) -> None:
+    for idle in (0, 2, 5):
+        assert _case(idle, busy, ringing, 0.03, spare=1) == _case(idle + 1, busy, ringing, 0.03)
+    assert _case(2, busy, ringing, 0.03, spare=1)[0] > _case(2, busy, ringing, 0.03)[0]
 
 
 def test_more_idle_seats_never_means_fewer_calls() -> None:
