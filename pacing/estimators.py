@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from pacing.kernels import km_survival
+
 FloatArray = NDArray[np.float64]
 
 
@@ -225,6 +227,9 @@ class DurationEstimator:
         prior_x = prior.pseudo_samples()
         self._prior_idx = self._index(prior_x)
         self._prior_w = np.full(prior_x.size, prior.weight / prior_x.size)
+        self._prior_deaths = np.bincount(
+            self._prior_idx, weights=self._prior_w, minlength=bins
+        ).astype(np.float64)
         self._recency = 0.5 ** (np.arange(window)[::-1] / half_life)  # oldest first
         self.count = 0
 
@@ -246,77 +251,53 @@ class DurationEstimator:
         return float((w @ x + self.prior.weight * self.prior.mean) / (w.sum() + self.prior.weight))
 
     def survival_table(self, censored: FloatArray | None = None) -> FloatArray:
-        """Weighted Kaplan-Meier survival on the grid: ``S[i] = P(T > i*step)``, ``S[0] = 1``."""
+        """Weighted Kaplan-Meier survival on the grid: ``S[i] = P(T > i*step)``, ``S[0] = 1``.
+
+        A running duration (``censored``) weighs like a fresh observation: it is the newest
+        evidence. Two guards on the table's edges, computed in :func:`pacing.kernels.km_survival`:
+
+        - The sparse tail — where fewer than ``TAIL_AT_RISK`` observations' weight is still at
+          risk — gets one constant hazard, its deaths over its exposure. Bin by bin, the last
+          death seen would have a hazard of 1: the survival dropped to 0 just past the longest
+          talk seen, and a seat talking for about that long was forecast free within seconds for
+          sure (a 4-seat campaign abandoned a call on such a seat, 1 in 21 live answers). With
+          little evidence (the prior's weight of 8, a campaign's first minute) everything would
+          be "sparse" and the whole distribution one exponential — a seat 5 s into a call then
+          looked 15 times likelier to be free within 15 s than the prior says, and the first
+          minute over-dialled (an 85-seat campaign under a 1 % cap broke it at 87 live
+          answers): the tail starts no earlier than the ``TAIL_FROM`` quantile of the completed
+          durations.
+        - With ``unseen_lasts`` (seat durations), nothing ends past the real observations when
+          most of them were still running. There the prior alone would say when durations end,
+          and a seat forecast leans on it for every seat at once: a 299-seat campaign whose
+          first wrap-ups (28.4 s, the prior 10 s) had run 0-6 s saw 49 seats free within 12 s,
+          none did, and it broke the cap in its third minute. So where fewer than
+          ``SEEN_AT_RISK`` real observations' weight is at risk (completed or running; the
+          prior's pseudo-observations not counted), if the real observations alone put the
+          survival there at one half or more, the hazard is 0: the safe side for seats. (Had
+          they mostly ended, as a fixed 5-s wrap-up's do, the prior's tail keeps its say.)
+        """
         n = len(self._samples)
         bins = self.bins
-        real_deaths: FloatArray = np.zeros(bins)
         if n:
             x = np.fromiter(self._samples, np.float64, n)
             real_deaths = np.bincount(
                 self._index(x), weights=self._recency[-n:], minlength=bins
             ).astype(np.float64)
-        deaths: FloatArray = real_deaths + np.bincount(
-            self._prior_idx, weights=self._prior_w, minlength=bins
-        )
-        removed = deaths.copy()
-        real_removed = real_deaths
+        else:
+            real_deaths = np.zeros(bins)
         if censored is not None and censored.size:
-            # A running duration weighs like a fresh observation: it is the newest evidence.
-            c = np.bincount(self._index(censored), minlength=bins).astype(np.float64)
-            removed += c
-            real_removed = real_deaths + c
-        at_risk = _at_risk(removed)
-        hazard = deaths / np.where(at_risk > 1e-12, at_risk, 1.0)
-        # The sparse tail — where fewer than TAIL_AT_RISK observations' weight is still at risk —
-        # gets one constant hazard, its deaths over its exposure. Bin by bin, the last death
-        # seen would have a hazard of 1: the survival dropped to 0 just past the longest talk
-        # seen, and a seat talking for about that long was forecast free within seconds for
-        # sure (a 4-seat campaign abandoned a call on such a seat, 1 in 21 live answers). With
-        # little evidence (the prior's weight of 8, a campaign's first minute) everything would
-        # be "sparse" and the whole distribution one exponential — a seat 5 s into a call then
-        # looked 15 times likelier to be free within 15 s than the prior says, and the first
-        # minute over-dialled (an 85-seat campaign under a 1 % cap broke it at 87 live answers):
-        # the tail starts no earlier than the TAIL_FROM quantile of the completed durations.
-        sparse = at_risk < self.TAIL_AT_RISK
-        if sparse.any():
-            body = np.cumsum(deaths) < self.TAIL_FROM * float(deaths.sum())
-            i0 = max(int(np.argmax(sparse)), int(np.argmin(body)) if not body.all() else bins)
-            exposure = float(at_risk[i0:].sum())
-            hazard[i0:] = float(deaths[i0:].sum()) / exposure if exposure > 1e-12 else 0.0
-        if self.unseen_lasts:
-            self._hold_unseen(hazard, real_deaths, real_removed)
-        surv = np.empty(bins + 1)
-        surv[0] = 1.0
-        np.cumprod(1.0 - np.minimum(np.maximum(hazard, 0.0), 1.0), out=surv[1:])
-        return surv
-
-    def _hold_unseen(
-        self, hazard: FloatArray, real_deaths: FloatArray, real_removed: FloatArray
-    ) -> None:
-        """Nothing ends past the real observations when most of them were still running.
-
-        There the prior alone would say when durations end, and a seat forecast leans on it for
-        every seat at once: a 299-seat campaign whose first wrap-ups (28.4 s, the prior 10 s)
-        had run 0-6 s saw 49 seats free within 12 s, none did, and it broke the cap in its
-        third minute. So where fewer than ``SEEN_AT_RISK`` real observations' weight is at risk
-        (completed or running; the prior's pseudo-observations not counted), if the real
-        observations alone put the survival there at one half or more, the hazard is 0: the
-        safe side for seats. (Had they mostly ended, as a fixed 5-s wrap-up's do, the prior's
-        tail keeps its say.)
-        """
-        seen = _at_risk(real_removed)
-        unseen = seen < self.SEEN_AT_RISK
-        if not unseen.any():
-            return
-        i0 = int(np.argmax(unseen))
-        real_hazard = real_deaths[:i0] / np.maximum(seen[:i0], 1e-12)
-        if float(np.prod(1.0 - np.minimum(real_hazard, 1.0))) >= 0.5:
-            hazard[i0:] = 0.0
-
-
-def _at_risk(removed: FloatArray) -> FloatArray:
-    """Weight still at risk at the start of each bin, given the weight each bin removes."""
-    return removed.sum() - np.concatenate(([0.0], np.cumsum(removed)[:-1]))
+            running = np.bincount(self._index(censored), minlength=bins).astype(np.float64)
+        else:
+            running = np.zeros(bins)
+        return km_survival(
+            real_deaths,
+            self._prior_deaths,
+            running,
+            self.TAIL_AT_RISK,
+            self.TAIL_FROM,
+            self.SEEN_AT_RISK if self.unseen_lasts else 0.0,
+        )
 
 
 def survival_at(table: FloatArray, step: float, t: FloatArray) -> FloatArray:

@@ -205,3 +205,39 @@ def test_conditional_table_matches_the_numpy_reference(
     want[gone, :] = if_gone
     want = np.clip(want, 0.0, 1.0)
     assert np.allclose(conditional_table(surv, step, shift, if_gone), want, atol=1e-12)
+
+
+def _km_reference(deaths: np.ndarray, censored: np.ndarray) -> np.ndarray:
+    """Plain product-limit estimate: hazard = deaths / weight at risk at the start of each bin."""
+    removed = deaths + censored
+    at_risk = removed.sum() - np.concatenate(([0.0], np.cumsum(removed)[:-1]))
+    hazard = np.clip(deaths / np.where(at_risk > 1e-12, at_risk, 1.0), 0.0, 1.0)
+    return np.concatenate(([1.0], np.cumprod(1.0 - hazard)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), bins=st.integers(2, 400))
+def test_km_survival_matches_the_product_limit_reference(seed: int, bins: int) -> None:
+    from pacing.kernels import km_survival
+
+    rng = np.random.default_rng(seed)
+    real = rng.random(bins) * (rng.random(bins) < 0.3)
+    prior = rng.random(bins) * 0.05
+    censored = (rng.random(bins) < 0.1).astype(np.float64)
+    # no sparse tail, no unseen rule: the plain estimate
+    got = km_survival(real, prior, censored, 0.0, 0.75, 0.0)
+    assert np.allclose(got, _km_reference(real + prior, censored), atol=1e-12)
+    # the sparse tail pooled: one hazard from where the weight at risk falls under 10 (and
+    # past three quarters of the deaths), the body untouched
+    pooled = km_survival(real, prior, censored, 10.0, 0.75, 0.0)
+    removed = real + prior + censored
+    at_risk = removed.sum() - np.concatenate(([0.0], np.cumsum(removed)[:-1]))
+    deaths = real + prior
+    body_end = int(np.argmax(np.cumsum(deaths) >= 0.75 * deaths.sum() - 1e-9))
+    i0 = max(
+        int(np.argmax(at_risk < 10.0 - 1e-9)) if (at_risk < 10.0 - 1e-9).any() else bins, body_end
+    )
+    assert np.allclose(pooled[: i0 + 1], got[: i0 + 1], atol=1e-12)
+    if i0 < bins:
+        ratios = pooled[i0 + 1 :] / pooled[i0:-1]
+        assert np.allclose(ratios, ratios[0], atol=1e-9)  # one constant hazard
