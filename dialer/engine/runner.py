@@ -322,8 +322,8 @@ class CampaignRunner:
         spare, spare_threshold = 0, 1.0
         allowed = self.controller.allowed_abandons(now)
         if allowed <= 1 and self.controller.last_reason != "breaker":
-            # (here the controller's threshold would meet a budget guard that allows only
-            # progressive: the thin-budget mode does better)
+            # (a breach is one or two abandons away: the thin-budget mode's risk account paces,
+            # not the controller's threshold and the budget guard)
             threshold = 0.0
             thin = self._thin_threshold(now, model)
             if thin is not None:
@@ -374,25 +374,25 @@ class CampaignRunner:
     def _thin_threshold(self, now: float, model: PacingModel) -> tuple[float, PacingModel] | None:
         """Thin-budget mode: a tiny per-call risk threshold instead of plain progressive.
 
-        While at most one abandon is allowed (a new campaign's first ~2/cap live answers, or
-        after a burst) any abandon too many breaks the cap, so the budget controller falls back
-        to progressive. Yet with many seats idle, or a low hit rate, extra lines can be all but
-        riskless: a call is abandoned only if more people answer than seats can take. This mode
-        places a call while its abandon risk — with the hit rate at its 99 % posterior quantile,
-        or the last seconds' rate if higher — stays under ``left * hit / need``: the unspent part
-        of ``THIN_RISK_TOTAL`` spread over the dials expected before two abandons are allowed
-        (``need`` live answers away). The risks of the calls placed so are added up
-        (``thin_risk_spent``, an upper bound), so the chance this mode ever causes a breach stays
-        under ``THIN_RISK_TOTAL`` over the campaign's life (a restart begins a new account).
-        With one abandon allowed a breach takes two, so a call's risk is then that of being the
-        second (answered live with another answer already short of a seat: the snapshot's
-        ``spare_abandons``), while its plain abandon risk stays under the controller's steady
-        threshold — the last allowed abandon is the dearest, it sends the campaign back to no
-        abandon allowed (5 and 10 seats, hit 0.6: 0.66 → 0.64 without that second bound).
+        The runner paces so while at most one abandon is allowed (a new campaign's first ~2/cap live
+        answers, or after a burst): any abandon too many breaks the cap, and the budget guard would
+        allow only progressive. Yet with many seats idle, or a low hit rate, extra lines can be all
+        but riskless: a call is abandoned only if more people answer than seats can take. This mode
+        places a call while its abandon risk — with the hit rate at its 99 % posterior quantile, or
+        the last seconds' rate if higher — stays under ``left * hit / need``: the unspent part of
+        ``THIN_RISK_TOTAL`` spread over the dials expected before two abandons are allowed (``need``
+        live answers away). The risks of the calls placed so are added up (``thin_risk_spent``, an
+        upper bound), so the chance this mode ever causes a breach stays under ``THIN_RISK_TOTAL``
+        over the campaign's life (a restart begins a new account). With one abandon allowed a breach
+        takes two, so a call's risk is then that of being the second (answered live with another
+        answer already short of a seat: the snapshot's ``spare_abandons``), while its plain abandon
+        risk stays under the controller's steady threshold — the last allowed abandon is the
+        dearest, it sends the campaign back to no abandon allowed (5 and 10 seats, hit 0.6: 0.66 →
+        0.64 without that second bound).
         Returns the threshold and the pessimistic model, or None to stay progressive.
         """
         left = self.THIN_RISK_TOTAL - self.thin_risk_spent
-        if left <= 0.0 or self.controller.allowed_abandons(now) > 1:
+        if left <= 0.0:
             return None
         answers, abandons = self.controller.ledger.counts(now)
         need = max(1.0, (abandons + 2) / self.controller.config.cap - answers)
@@ -499,14 +499,12 @@ class CampaignRunner:
         (``FREES_TRUST`` x (mean - ``GUARD_SD`` sd) of the conditioned forecast), and keeps that
         worst case within the remaining budget. The policy's risk threshold aims at the
         expected abandons; this caps the bad tail, and binds mostly while the budget is thin
-        (first minutes, after a burst, small teams all day). While at most one abandon is
-        allowed it yields to the thin-budget mode.
+        (first minutes, after a burst, small teams all day). Asked only while two or more
+        abandons are allowed: with fewer the thin-budget mode paces.
         """
         allowed = self.controller.allowed_abandons(now)
         waiting = len(self._waiting)
         progressive = max(0, idle - moments.lines - waiting)
-        if allowed <= 1:
-            return progressive
         # The next stretch of the list may answer better than the last (seconds pass before any
         # estimate sees it): allow for a jump of JUMP_FACTOR.
         hit_q = self._sizing_hit(
