@@ -14,7 +14,8 @@ a new call is answered live and abandoned):
 - **progressive fallback** while the remaining budget is thin (fewer than ``min_budget`` abandons
   plus what the calls already in flight may still cost);
 - **circuit breaker**: after a burst of abandons in a short time — far above what the live
-  answers of that minute should cost at the set-point — progressive for a cool-down.
+  answers of that minute should cost at the set-point — the threshold cut to a quarter for a
+  cool-down (``breaker_cut``; 0 makes it progressive).
 
 The threshold steers the *expected* abandons; the campaign runner's budget guard
 (``CampaignRunner._budget_proof_room``) bounds the tail, so that the strict reading of the cap —
@@ -127,12 +128,18 @@ class BudgetConfig:
     breaker_window_s: float = 60.0
     breaker_abandons: int = 4  # more than this many (and far above expected) trips the breaker
     breaker_cooldown_s: float = 120.0
+    # Share of the threshold kept while the breaker is open (0 would mean progressive for the
+    # cool-down: at a 5 % hit rate that idles most seats for two minutes, ~0.01 of a 2-h run's
+    # occupancy per trip, and the budget guard bounds the tail either way).
+    breaker_cut: float = 0.25
 
     def __post_init__(self) -> None:
         if not 0 < self.cap < 1:
             raise ValueError(f"abandon cap must be in (0, 1), got {self.cap}")
         if not 0 < self.setpoint <= 1:
             raise ValueError(f"set-point must be in (0, 1], got {self.setpoint}")
+        if not 0 <= self.breaker_cut <= 1:
+            raise ValueError(f"breaker cut must be in [0, 1], got {self.breaker_cut}")
 
 
 class AbandonController:
@@ -180,29 +187,32 @@ class AbandonController:
         """
         c = self.config
         allowed = self.allowed_abandons(now)
+        cut = 1.0
         if now < self._breaker_until:
-            self.last_reason = "breaker"
-            return 0.0
-        since = now - c.breaker_window_s
-        recent = self.ledger.abandons_since(since)
-        # Expected abandons in the breaker window at the target share: a busy campaign sees a
-        # few every minute, and only a burst far above that means the forecast has broken.
-        expected = self.ledger.answers_since(since) * c.cap * c.setpoint
-        if (
-            recent > c.breaker_abandons
-            and recent > 3.0 * (at_risk + 1.0)
-            and recent > 4.0 * expected + 4.0
-        ):
-            self._breaker_until = now + c.breaker_cooldown_s
+            cut = c.breaker_cut
+        else:
+            since = now - c.breaker_window_s
+            recent = self.ledger.abandons_since(since)
+            # Expected abandons in the breaker window at the target share: a busy campaign sees
+            # a few every minute, and only a burst far above that means the forecast has broken.
+            expected = self.ledger.answers_since(since) * c.cap * c.setpoint
+            if (
+                recent > c.breaker_abandons
+                and recent > 3.0 * (at_risk + 1.0)
+                and recent > 4.0 * expected + 4.0
+            ):
+                self._breaker_until = now + c.breaker_cooldown_s
+                cut = c.breaker_cut
+        if cut <= 0.0:
             self.last_reason = "breaker"
             return 0.0
         headroom = allowed - c.min_budget - 3.0 * at_risk
         if headroom < 0:
             self.last_reason = "budget"
             return 0.0
-        self.last_reason = "predictive"
+        self.last_reason = "predictive" if cut == 1.0 else "breaker-cut"
         ease = min(1.0, (headroom + 1.0) / c.soft_budget)
-        return self.steady_threshold(now, hit) * ease
+        return self.steady_threshold(now, hit) * ease * cut
 
     def steady_threshold(self, now: float, hit: float) -> float:
         """The threshold with the budget plentiful: the target abandon share per live answer,

@@ -58,7 +58,7 @@ def _feed_spread(c: AbandonController, answers: int, until: float, per_s: float)
 
 
 def test_breaker_trips_on_a_burst() -> None:
-    c = AbandonController(BudgetConfig(cap=0.03, breaker_abandons=4))
+    c = AbandonController(BudgetConfig(cap=0.03, breaker_abandons=4, breaker_cut=0.0))
     _feed_spread(c, 5000, until=100.0, per_s=0.2)  # 12 answers a minute
     assert c.threshold(100.0, hit=0.25) > 0
     _feed(c, 0, 6, at=100.0)
@@ -69,7 +69,7 @@ def test_breaker_trips_on_a_burst() -> None:
 
 def test_breaker_ignores_the_normal_abandons_of_a_busy_campaign() -> None:
     # 120 live answers a minute: ~3 abandons a minute at the set-point, 6 is no burst.
-    c = AbandonController(BudgetConfig(cap=0.03, breaker_abandons=4))
+    c = AbandonController(BudgetConfig(cap=0.03, breaker_abandons=4, breaker_cut=0.0))
     _feed_spread(c, 20_000, until=100.0, per_s=2.0)
     _feed(c, 0, 6, at=100.0)
     assert c.threshold(101.0, hit=0.25, at_risk=0.1) > 0.0
@@ -77,6 +77,25 @@ def test_breaker_ignores_the_normal_abandons_of_a_busy_campaign() -> None:
     _feed(c, 0, 20, at=101.0)
     assert c.threshold(102.0, hit=0.25, at_risk=0.1) == 0.0
     assert c.last_reason == "breaker"
+
+
+def test_an_open_breaker_cuts_the_threshold_for_the_cool_down() -> None:
+    # The same ledger through a controller whose breaker never trips: the only difference.
+    cut = AbandonController(BudgetConfig(cap=0.03, breaker_abandons=4, breaker_cut=0.25))
+    never = AbandonController(BudgetConfig(cap=0.03, breaker_abandons=10**9, breaker_cut=0.25))
+    for c in (cut, never):
+        _feed_spread(c, 5000, until=100.0, per_s=0.2)
+        _feed(c, 0, 6, at=100.0)
+    for t in (101.0, 150.0, 220.0):
+        assert cut.threshold(t, hit=0.25, at_risk=0.1) == pytest.approx(
+            0.25 * never.threshold(t, hit=0.25, at_risk=0.1)
+        )
+        assert cut.last_reason == "breaker-cut" and never.last_reason == "predictive"
+    after = cut.threshold(222.0, hit=0.25, at_risk=0.1)  # cool-down (120 s) over, no new burst
+    assert after == pytest.approx(never.threshold(222.0, hit=0.25, at_risk=0.1)) and after > 0
+    assert cut.last_reason == "predictive"
+    with pytest.raises(ValueError, match="breaker cut"):
+        BudgetConfig(breaker_cut=1.5)
 
 
 def test_abandons_lower_the_threshold() -> None:
