@@ -89,10 +89,12 @@ class AbandonLedger:
         self.window_s = window_s
         self._answers = _Times()
         self._abandons = _Times()
-        self._counted_at = math.nan  # pruned for this moment already (a decision asks thrice)
+        self._counted_at = math.nan  # pruned and counted for this moment already (a decision
+        self._counts = (0, 0)  # asks several times)
 
     def record(self, entry: LedgerEntry) -> None:
         (self._abandons if entry.kind is LedgerKind.ABANDON else self._answers).add(entry.at)
+        self._counted_at = math.nan
 
     def counts(self, now: float) -> tuple[int, int]:
         """(live answers, abandons) in the window ending at ``now``."""
@@ -101,7 +103,8 @@ class AbandonLedger:
             self._answers.drop_until(start)
             self._abandons.drop_until(start)
             self._counted_at = now
-        return len(self._answers), len(self._abandons)
+            self._counts = len(self._answers), len(self._abandons)
+        return self._counts
 
     def abandons_since(self, since: float) -> int:
         return self._abandons.count_after(since)

@@ -15,6 +15,7 @@ All policies share one interface, ``decide(snapshot, now) -> PacingDecision``:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -27,8 +28,12 @@ from pacing.model import PacingModel
 from pacing.risk import EXACT_MAX_TRIALS, ForecastMoments, calls_within_risk
 
 
+@functools.lru_cache(maxsize=16)
 def _none(rows: int) -> FloatArray:
-    return np.zeros((rows, 0))
+    """An empty (rows, 0) forecast (read-only: shared by every decision)."""
+    a = np.zeros((rows, 0))
+    a.flags.writeable = False
+    return a
 
 
 def seat_free_forecast(m: PacingModel, talk: FloatArray, wrapup: FloatArray) -> FloatArray:

@@ -140,6 +140,7 @@ class Campaign:
     abandon_cap: float = 0.03
     window: float = 86_400.0
     priors: Priors = field(default_factory=Priors)
+    hit_jump: float = 2.0  # the budget guard's allowance for a sudden rise of the hit rate
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +242,7 @@ def parse_scenario(raw: Any, source: str = "<scenario>") -> Scenario:
     camp_raw = raw.get("campaign") or {}
     if not isinstance(camp_raw, dict):
         raise ScenarioError(f"{where('campaign')}: expected a mapping")
-    extra = set(camp_raw) - {"mode", "abandon_cap", "window", "priors"}
+    extra = set(camp_raw) - {"mode", "abandon_cap", "window", "priors", "hit_jump_allowance"}
     if extra:
         raise ScenarioError(f"{where('campaign')}: unknown keys {sorted(extra)}")
     cap = camp_raw.get("abandon_cap", 0.03)
@@ -249,11 +250,17 @@ def parse_scenario(raw: Any, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(
             f"{where('campaign.abandon_cap')}: expected a rate in (0, 1), got {cap!r}"
         )
+    jump = camp_raw.get("hit_jump_allowance", 2.0)
+    if isinstance(jump, bool) or not isinstance(jump, int | float) or not 1 <= jump <= 20:
+        raise ScenarioError(
+            f"{where('campaign.hit_jump_allowance')}: expected a factor in [1, 20], got {jump!r}"
+        )
     campaign = Campaign(
         mode=str(camp_raw.get("mode", "predictive")),
         abandon_cap=float(cap),
         window=parse_duration(camp_raw.get("window", "24h"), where("campaign.window")),
         priors=_parse_priors(camp_raw.get("priors"), where("campaign.priors")),
+        hit_jump=float(jump),
     )
     seed = raw.get("seed", 1)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:

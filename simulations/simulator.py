@@ -134,6 +134,7 @@ class _Sim:
                 amd=True,  # answer delays run to the AMD verdict, for people and machines
                 budget=BudgetConfig(cap=sc.campaign.abandon_cap, window_s=sc.campaign.window),
                 priors=sc.campaign.priors,
+                hit_jump=sc.campaign.hit_jump,
             )
         )
         self.heap: list[tuple[float, int, int, Any]] = []

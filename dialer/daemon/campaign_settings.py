@@ -59,6 +59,7 @@ def runner_config(campaign: CampaignConfig) -> RunnerConfig:
         risk_threshold_min=campaign.pacing.risk_threshold_min,
         risk_threshold_max=campaign.pacing.risk_threshold_max,
         answer_horizon_s=campaign.pacing.answer_horizon_s,
+        hit_jump=campaign.pacing.hit_jump_allowance,
     )
 
 

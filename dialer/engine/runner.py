@@ -93,6 +93,10 @@ class RunnerConfig:
     """Predictive: the budget controller's risk threshold is held within [min, max] while it
     dials ahead (never when the budget or the breaker says progressive)."""
     risk_threshold_max: float = 1.0
+    hit_jump: float = 2.0
+    """Predictive: the sudden rise of the live-answer rate (a factor) the budget guard keeps
+    abandon budget for. 2 holds jumps up to ~5x in the simulator; more holds bigger jumps at a
+    steep price on low hit rates (see docs/benchmarks.md)."""
     answer_horizon_s: float | None = None
     """Predictive: forecast answers and free seats at most this far ahead (None: as far as the
     learnt answer delays reach)."""
@@ -445,8 +449,6 @@ class CampaignRunner:
 
     #: Posterior quantile of the hit rate the budget guard sizes for.
     HIT_QUANTILE = 0.95
-    #: Sudden rise of the hit rate the guard allows for (a list segment answering better).
-    JUMP_FACTOR = 2.0
     #: Share of the seats forecast to come free the guard counts on (talk time may double).
     FREES_TRUST = 0.5
     #: Standard deviations of margin on both answers (more) and seats coming free (fewer).
@@ -494,7 +496,7 @@ class CampaignRunner:
         ``h`` are at least ``answers(h) - idle - frees(h)``. For every forecast horizon, the
         guard sizes answers high — the hit rate at the highest of its 95 % posterior quantile
         (wide with few dials, tight with many), the last seconds' rate (:meth:`_fast_hit`) and
-        ``JUMP_FACTOR`` times the estimate, plus ``GUARD_SD`` sd and Bernstein's small-count
+        ``config.hit_jump`` times the estimate, plus ``GUARD_SD`` sd and Bernstein's small-count
         correction (see :func:`pacing.kernels.worst_case_room`) — and seats coming free low
         (``FREES_TRUST`` x (mean - ``GUARD_SD`` sd) of the conditioned forecast), and keeps that
         worst case within the remaining budget. The policy's risk threshold aims at the
@@ -506,9 +508,9 @@ class CampaignRunner:
         waiting = len(self._waiting)
         progressive = max(0, idle - moments.lines - waiting)
         # The next stretch of the list may answer better than the last (seconds pass before any
-        # estimate sees it): allow for a jump of JUMP_FACTOR.
+        # estimate sees it): allow for a jump of config.hit_jump.
         hit_q = self._sizing_hit(
-            now, model, self.HIT_QUANTILE, self.JUMP_FACTOR * self.estimators.rates.human
+            now, model, self.HIT_QUANTILE, self.config.hit_jump * self.estimators.rates.human
         )
         k_min = worst_case_room(
             moments.powers,

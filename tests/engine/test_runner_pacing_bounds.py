@@ -106,6 +106,35 @@ def test_answer_horizon_caps_the_forecast() -> None:
     assert _busy_runner().estimators.model(4000.0, np.zeros(0), np.zeros(0)).horizons.max() > 5.0
 
 
+def test_a_bigger_hit_jump_allowance_keeps_budget_for_a_bigger_jump() -> None:
+    # 20 idle seats at a (well-known) 5 % hit rate with 10 abandons allowed: the guard keeps
+    # the lines in flight answerable by idle seats + budget if the rate jumps by the allowance.
+    from pacing.budget import LedgerEntry, LedgerKind
+
+    def runner(jump: float) -> CampaignRunner:
+        history = [LedgerEntry(float(i), LedgerKind.LIVE_ANSWER) for i in range(3000)]
+        history += [LedgerEntry(3000.0 + i, LedgerKind.ABANDON) for i in range(80)]
+        priors = Priors(hit=0.05, machine=0.0, strength=5000.0)
+        r = CampaignRunner(
+            RunnerConfig(mode="predictive", priors=priors, hit_jump=jump), history=history
+        )
+        seen = r.estimators.rates
+        for k in range(CampaignRunner.MIN_OUTCOMES):
+            seen.observe(seen.HUMAN if k < 2 else seen.OTHER)
+        for i in range(20):
+            r.seat_login(f"s{i}", 4000.0)
+        return r
+
+    lines = {}
+    for jump in (2.0, 6.0):
+        r = runner(jump)
+        assert r.controller.allowed_abandons(4000.0) == 10
+        lines[jump] = r.dial_demand(4000.0)
+        # answers at the jumped rate, in the mean alone, fit in idle seats + budget
+        assert lines[jump] * 0.05 * jump <= 20 + 10
+    assert 20 < lines[6.0] < lines[2.0]
+
+
 def test_bad_operator_bounds_are_refused() -> None:
     with pytest.raises(ValueError, match="risk thresholds"):
         RunnerConfig(risk_threshold_min=0.3, risk_threshold_max=0.2)

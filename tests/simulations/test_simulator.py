@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulations.scenario import ScenarioError, load_scenario, parse_duration, parse_scenario
-from simulations.simulator import simulate
+from simulations.simulator import _Sim, simulate
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "simulations" / "scenarios"
 
@@ -132,10 +132,17 @@ def test_shipped_scenarios_load() -> None:
     assert base.seats == 25 and base.duration == 8 * 3600
     assert base.changes[0].at == 4 * 3600 and base.changes[0].regime.outcomes.human == 0.10
     assert base.changes[0].regime.outcomes.busy == 0.225  # unchanged keys carry over
+    assert base.campaign.hit_jump == 2.0
     paths = sorted(SCENARIOS.glob("**/*.yaml"))
     assert len(paths) >= 14  # the named scenarios and the stress set
     for path in paths:
         load_scenario(path)
+
+
+def test_the_scenario_hit_jump_allowance_reaches_the_runner() -> None:
+    surge = load_scenario(SCENARIOS / "stress" / "surge-25.yaml")
+    assert surge.campaign.hit_jump == 6.0
+    assert _Sim(surge, 1, None, 60.0, False).runner.config.hit_jump == 6.0
 
 
 @pytest.mark.parametrize(
@@ -147,6 +154,7 @@ def test_shipped_scenarios_load() -> None:
         ({"no_answer_timeout": 10}, "must be >= 15 s"),
         ({"duration": "eight hours"}, "expected a duration"),
         ({"campaign": {"abandon_cap": 3}}, "campaign.abandon_cap"),
+        ({"campaign": {"hit_jump_allowance": 0.5}}, "campaign.hit_jump_allowance"),
         ({"colour": "red"}, "unknown keys ['colour']"),
         ({"changes": [{"at": "1h", "outcomes": {"human": 2}}]}, "changes[0].outcomes.human"),
     ],
