@@ -89,8 +89,9 @@ class AbandonLedger:
         self.window_s = window_s
         self._answers = _Times()
         self._abandons = _Times()
-        self._counted_at = math.nan  # pruned and counted for this moment already (a decision
-        self._counts = (0, 0)  # asks several times)
+        # (pruned and counted for this moment already: a decision asks several times)
+        self._counted_at = math.nan
+        self._counts = (0, 0)
 
     def record(self, entry: LedgerEntry) -> None:
         (self._abandons if entry.kind is LedgerKind.ABANDON else self._answers).add(entry.at)

@@ -122,6 +122,8 @@ class RunnerConfig:
             )
         if self.answer_horizon_s is not None and self.answer_horizon_s <= 0:
             raise ValueError(f"answer_horizon_s must be positive, got {self.answer_horizon_s}")
+        if not self.hit_jump >= 1.0:
+            raise ValueError(f"hit_jump must be a factor >= 1, got {self.hit_jump}")
         if self.on_notsure not in ("seat", "hangup"):
             raise ValueError(f"on_notsure must be seat or hangup, got {self.on_notsure!r}")
         if self.on_machine not in (None, "hangup", "ivr", "seat"):

@@ -140,6 +140,8 @@ def test_bad_operator_bounds_are_refused() -> None:
         RunnerConfig(risk_threshold_min=0.3, risk_threshold_max=0.2)
     with pytest.raises(ValueError, match="answer_horizon_s"):
         RunnerConfig(answer_horizon_s=0.0)
+    with pytest.raises(ValueError, match="hit_jump"):
+        RunnerConfig(hit_jump=0.5)
 
 
 def test_a_restarted_campaign_does_not_trust_its_prior_hit_rate() -> None:
