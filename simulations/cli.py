@@ -156,7 +156,9 @@ def sweep(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
     param: Annotated[
         list[str],
-        typer.Option(help="NAME=V1,V2,... (seats, human, talk_mean, cap, duration, mode...)"),
+        typer.Option(
+            help="NAME=V1,V2,... (seats, human, talk_mean, cap, hit_jump, duration, mode...)"
+        ),
     ],
     mode: Annotated[str | None, typer.Option(help=_MODES)] = None,
     seeds: Annotated[str | None, typer.Option(help="N, A-B or A,B,C")] = None,

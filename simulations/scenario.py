@@ -168,13 +168,15 @@ class Scenario:
 
     def with_overrides(self, **params: Any) -> Scenario:
         """A copy with top-level keys replaced (``seats=50``, ``duration='1h'``, ``mode=...``,
-        ``cap=0.05``)."""
+        ``cap=0.05``, ``hit_jump=6``)."""
         raw = json.loads(json.dumps(self.raw, default=str))
         for key, value in params.items():
             if key == "mode":
                 raw.setdefault("campaign", {})["mode"] = value
             elif key in ("cap", "abandon_cap"):
                 raw.setdefault("campaign", {})["abandon_cap"] = value
+            elif key in ("hit_jump", "hit_jump_allowance"):
+                raw.setdefault("campaign", {})["hit_jump_allowance"] = value
             elif key in ("human", "machine", "busy"):
                 raw.setdefault("outcomes", {})[key] = value
             elif key in ("talk_mean", "talk.mean"):

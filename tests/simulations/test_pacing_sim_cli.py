@@ -71,3 +71,32 @@ def test_sweep_over_the_abandon_cap(tmp_path: Path) -> None:
     assert [r["cap"] for r in rows] == [0.01, 0.05]
     # a cap the campaign may not exceed at any moment of the run
     assert all(r["max_abandon_rate"] <= r["cap"] for r in rows)
+
+
+def test_sweep_over_the_hit_jump_allowance(tmp_path: Path) -> None:
+    # More budget kept for a jump of the hit rate: fewer lines out. (A low hit rate and a 5 %
+    # cap, so the budget guard, not the thin-budget mode, bounds the lines most of the run.)
+    p = tmp_path / "low-hit.yaml"
+    p.write_text(
+        yaml.safe_dump(
+            {
+                "name": "low-hit",
+                "duration": "20m",
+                "seats": 10,
+                "talk": {"dist": "exponential", "mean": 45},
+                "outcomes": {"human": 0.05, "busy": 0.2},
+                "answer_delay": {"dist": "lognormal", "mean": 12, "sd": 6},
+                "campaign": {"abandon_cap": 0.05},
+            }
+        )
+    )
+    out = CliRunner().invoke(
+        app, ["sweep", str(p), "--param", "hit_jump=1,8", "--seeds", "1-2",
+              "--json", str(tmp_path / "s.json")],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    rows = json.loads((tmp_path / "s.json").read_text())
+    assert [r["hit_jump"] for r in rows] == [1, 1, 8, 8]
+    loose, tight = rows[:2], rows[2:]
+    assert sum(r["dials"] for r in tight) < sum(r["dials"] for r in loose)
+    assert all(r["max_abandon_rate"] <= 0.05 for r in rows)
