@@ -129,6 +129,10 @@ class BudgetConfig:
     # same abandons (base-25: 0.862 at 0.15, 0.870 at 0.03, same cap). The model's forecast
     # already follows regime changes; this loop only corrects its bias, which moves slowly.
     gain_step: float = 0.03
+    # The integral gain stays within [e^-3, e^gain_log_max]. At e^2 (the old bound) it saturated
+    # on 250-seat campaigns with 45-s talks, whose forecast risks run 8-10x pessimistic: they
+    # spent 0.3-1 % of a 3 % cap (occupancy 0.85; 0.865 spending 2.5 %).
+    gain_log_max: float = 4.0
     breaker_window_s: float = 60.0
     breaker_abandons: int = 4  # more than this many (and far above expected) trips the breaker
     breaker_cooldown_s: float = 120.0
@@ -169,7 +173,7 @@ class AbandonController:
             self._log_gain -= c.gain_step
         else:
             self._log_gain += c.gain_step * target
-        self._log_gain = min(max(self._log_gain, -3.0), 2.0)
+        self._log_gain = min(max(self._log_gain, -3.0), c.gain_log_max)
 
     def allowed_abandons(self, now: float) -> int:
         """``floor(cap * live answers) - abandons`` over the window (may be negative)."""

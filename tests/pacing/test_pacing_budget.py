@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from pacing.budget import AbandonController, BudgetConfig, LedgerEntry, LedgerKind
@@ -96,6 +98,16 @@ def test_an_open_breaker_cuts_the_threshold_for_the_cool_down() -> None:
     assert cut.last_reason == "predictive"
     with pytest.raises(ValueError, match="breaker cut"):
         BudgetConfig(breaker_cut=1.5)
+
+
+def test_the_integral_gain_is_bounded_where_configured() -> None:
+    # A forecast far too pessimistic (no abandon in 20,000 live answers) raises the gain until
+    # its bound, and no further.
+    for bound in (2.0, 4.0):
+        c = AbandonController(BudgetConfig(cap=0.03, gain_log_max=bound))
+        _feed_spread(c, 20_000, until=20_000.0, per_s=1.0)
+        base = 0.25 * c.target_rate(20_000.0)
+        assert c.steady_threshold(20_000.0, 0.25) == pytest.approx(base * math.exp(bound))
 
 
 def test_abandons_lower_the_threshold() -> None:
