@@ -225,10 +225,9 @@ class DurationEstimator:
         self._samples: deque[float] = deque(maxlen=window)
         self._half_life = half_life
         prior_x = prior.pseudo_samples()
-        self._prior_idx = self._index(prior_x)
-        self._prior_w = np.full(prior_x.size, prior.weight / prior_x.size)
+        prior_w = np.full(prior_x.size, prior.weight / prior_x.size)
         self._prior_deaths = np.bincount(
-            self._prior_idx, weights=self._prior_w, minlength=bins
+            self._index(prior_x), weights=prior_w, minlength=bins
         ).astype(np.float64)
         self._recency = 0.5 ** (np.arange(window)[::-1] / half_life)  # oldest first
         self.count = 0

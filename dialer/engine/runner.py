@@ -353,7 +353,7 @@ class CampaignRunner:
                 if self._thin:
                     moments = self._thin_moments(moments)
             if not self._thin:
-                room = min(room, self._budget_proof_room(now, model, idle, moments))
+                room = min(room, self._budget_proof_room(now, model, idle, allowed, moments))
         return PacingSnapshot(
             idle_seats=idle,
             talk_elapsed=talk,
@@ -490,7 +490,7 @@ class CampaignRunner:
         return (answers + prior * self.estimators.rates.human) / (dials + prior)
 
     def _budget_proof_room(
-        self, now: float, model: PacingModel, idle: int, moments: ForecastMoments
+        self, now: float, model: PacingModel, idle: int, allowed: int, moments: ForecastMoments
     ) -> int:
         """New calls allowed by the remaining abandon budget, even if the forecast is off.
 
@@ -504,9 +504,9 @@ class CampaignRunner:
         worst case within the remaining budget. The policy's risk threshold aims at the
         expected abandons; this caps the bad tail, and binds mostly while the budget is thin
         (first minutes, after a burst, small teams all day). Asked only while two or more
-        abandons are allowed: with fewer the thin-budget mode paces.
+        abandons are allowed (``allowed``, the ledger's count now): with fewer the thin-budget
+        mode paces.
         """
-        allowed = self.controller.allowed_abandons(now)
         waiting = len(self._waiting)
         progressive = max(0, idle - moments.lines - waiting)
         # The next stretch of the list may answer better than the last (seconds pass before any

@@ -11,20 +11,19 @@ from typer.testing import CliRunner
 from simulations.cli import app
 
 
-def _scenario(tmp_path: Path) -> Path:
-    p = tmp_path / "tiny.yaml"
-    p.write_text(
-        yaml.safe_dump(
-            {
-                "name": "tiny",
-                "duration": "10m",
-                "seats": 3,
-                "talk": {"dist": "exponential", "mean": 60},
-                "outcomes": {"human": 0.3, "busy": 0.2},
-                "answer_delay": {"dist": "lognormal", "mean": 10, "sd": 5},
-            }
-        )
-    )
+def _scenario(tmp_path: Path, **keys: object) -> Path:
+    """A small scenario file (``keys`` replace its top-level keys)."""
+    raw = {
+        "name": "tiny",
+        "duration": "10m",
+        "seats": 3,
+        "talk": {"dist": "exponential", "mean": 60},
+        "outcomes": {"human": 0.3, "busy": 0.2},
+        "answer_delay": {"dist": "lognormal", "mean": 10, "sd": 5},
+        **keys,
+    }
+    p = tmp_path / f"{raw['name']}.yaml"
+    p.write_text(yaml.safe_dump(raw))
     return p
 
 
@@ -76,19 +75,15 @@ def test_sweep_over_the_abandon_cap(tmp_path: Path) -> None:
 def test_sweep_over_the_hit_jump_allowance(tmp_path: Path) -> None:
     # More budget kept for a jump of the hit rate: fewer lines out. (A low hit rate and a 5 %
     # cap, so the budget guard, not the thin-budget mode, bounds the lines most of the run.)
-    p = tmp_path / "low-hit.yaml"
-    p.write_text(
-        yaml.safe_dump(
-            {
-                "name": "low-hit",
-                "duration": "20m",
-                "seats": 10,
-                "talk": {"dist": "exponential", "mean": 45},
-                "outcomes": {"human": 0.05, "busy": 0.2},
-                "answer_delay": {"dist": "lognormal", "mean": 12, "sd": 6},
-                "campaign": {"abandon_cap": 0.05},
-            }
-        )
+    p = _scenario(
+        tmp_path,
+        name="low-hit",
+        duration="20m",
+        seats=10,
+        talk={"dist": "exponential", "mean": 45},
+        outcomes={"human": 0.05, "busy": 0.2},
+        answer_delay={"dist": "lognormal", "mean": 12, "sd": 6},
+        campaign={"abandon_cap": 0.05},
     )
     out = CliRunner().invoke(
         app, ["sweep", str(p), "--param", "hit_jump=1,8", "--seeds", "1-2",
