@@ -99,6 +99,20 @@ class OutcomeRates:
         self.observations += 1
         self._derived.clear()
 
+    def observe_mixed(self, human: float, machine: float) -> None:
+        """Record one dial whose outcome is not known, only its odds: a call hung up while it
+        still rang (see :mod:`pacing.trim`) counts as ``human`` of a live answer, ``machine`` of
+        a machine and the rest of a no contact, so hanging up unanswered calls does not pull
+        the hit rate down."""
+        human = min(max(human, 0.0), 1.0)
+        machine = min(max(machine, 0.0), 1.0 - human)
+        c, d = self._counts, self._decay
+        c[0] = c[0] * d + human
+        c[1] = c[1] * d + machine
+        c[2] = c[2] * d + (1.0 - human - machine)
+        self.observations += 1
+        self._derived.clear()
+
     def _alpha(self) -> list[float]:
         c, p = self._counts, self._prior
         return [c[0] + p[0], c[1] + p[1], c[2] + p[2]]

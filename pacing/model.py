@@ -9,7 +9,7 @@ vectorised look-ups.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,6 +23,7 @@ from pacing.estimators import (
 )
 from pacing.kernels import conditional_table, forecast_power_sums
 from pacing.risk import ForecastMoments
+from pacing.trim import LATE_SHARE_MAX
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,18 @@ class PacingModel:
         """
         i = _grid(ring_age, self.ring_step, self.ring_gain.shape[0])
         return np.minimum(self.ring_gain[i] * self._live_scale(ring_age)[:, None], 1.0).T
+
+    def outcome_odds(self, ring_age: float) -> tuple[float, float]:
+        """P(live answer), P(machine) for a call still ringing at ``ring_age`` had it rung on to
+        the ring timeout (posterior means; what a call hung up while ringing is counted as)."""
+        last = min(self.answer_surv.size, self.fail_surv.size) - 1
+        i = min(int(max(ring_age, 0.0) / self.ring_step), last)
+        answered = min(1.0, self.hit + self.machine)
+        s_ans = float(self.answer_surv[i])
+        alive = answered * s_ans + (1.0 - answered) * float(self.fail_surv[i])
+        if alive <= 1e-9:
+            return 0.0, 0.0
+        return self.hit * s_ans / alive, self.machine * s_ans / alive
 
     def moments(
         self, talk_elapsed: FloatArray, wrapup_elapsed: FloatArray, ring_age: FloatArray
@@ -159,7 +172,11 @@ class PacingEstimators:
         self.hit_z = hit_z  # posterior sds added to the hit rate where more answers is safer
         self._refresh_s = refresh_s
         self._model: PacingModel | None = None
+        self._trimmed_model: PacingModel | None = None  # the same, late answers trimmed
         self._built_at = -math.inf
+        # The ring trim (see pacing.trim): calls still ringing at ``trim_from`` are hung up
+        # unless a seat is free for them (set by the runner; None: calls ring out).
+        self.trim_from: float | None = None
 
     # ------------------------------------------------------------------ observations
     def observe_live_answer(self, delay: float) -> None:
@@ -180,6 +197,23 @@ class PacingEstimators:
 
     def observe_wrapup(self, seconds: float) -> None:
         self.wrapup.observe(seconds)
+
+    @staticmethod
+    def _ring_gain(
+        answer_surv: FloatArray,
+        step: float,
+        ring_t: FloatArray,
+        horizons: FloatArray,
+        trim_from: float | None,
+    ) -> FloatArray:
+        """``S_a(a) - S_a(a + h)`` on the ring grid x horizons: the answers of a call of ring
+        age ``a`` within ``h``; with ``trim_from``, none past that ring age (the call is hung
+        up then, see :meth:`model`)."""
+        until = ring_t[:, None] + horizons[None, :]
+        if trim_from is None:
+            return answer_surv[:, None] - survival_at(answer_surv, step, until)
+        until = np.minimum(until, trim_from)
+        return np.maximum(answer_surv[:, None] - survival_at(answer_surv, step, until), 0.0)
 
     #: Completed wrap-ups before the learnt mean alone says when a talking seat is free again.
     MIN_WRAPUPS = 10
@@ -202,10 +236,35 @@ class PacingEstimators:
         return max(mean, running, p95)
 
     # ------------------------------------------------------------------ model
+    @property
+    def last_trimmed_model(self) -> PacingModel | None:
+        """The model without late answers (see :meth:`model`), None when none was built: no
+        trim, or late answers more than ``LATE_SHARE_MAX`` of the answers."""
+        return self._trimmed_model
+
+    @property
+    def last_model(self) -> PacingModel | None:
+        """The model the last decision read (None before the first): tables up to
+        ``refresh_s`` old, rates as of that decision."""
+        return self._model
+
     def model(
-        self, now: float, talk_elapsed: FloatArray, wrapup_elapsed: FloatArray
+        self,
+        now: float,
+        talk_elapsed: FloatArray,
+        wrapup_elapsed: FloatArray,
+        *,
+        late_trimmed: bool = False,
     ) -> PacingModel:
-        """The model for a decision at ``now``; tables are rebuilt every ``refresh_s`` seconds."""
+        """The model for a decision at ``now``; tables are rebuilt every ``refresh_s`` seconds.
+
+        ``late_trimmed`` (with a ``trim_from``): the forecast counts no answers past the trim
+        age — a call that has rung that long is hung up unless a seat is free for it, so where
+        seats run short (what an abandon needs) its answer does not come. Where a seat stays
+        free it does, and takes that seat: a 1-seat campaign forecasting late answers away
+        dialled a second call for its seat and abandoned it, so the runner asks for this only
+        with budget to spare, where the budget loop absorbs that bias.
+        """
         _, hi = self.rates.human_bounds(self.hit_z)
         if self._model is None or now - self._built_at >= self._refresh_s:
             answer_surv = self.answer_delay.survival_table()
@@ -239,14 +298,24 @@ class PacingEstimators:
                 ring_step=step,
                 answer_surv=answer_surv,
                 fail_surv=self.fail_delay.survival_table(),
-                ring_gain=answer_surv[:, None]
-                - survival_at(answer_surv, step, ring_t[:, None] + horizons[None, :]),
+                ring_gain=self._ring_gain(answer_surv, step, ring_t, horizons, None),
                 talk_mean=self.talk.mean(),
                 wrap_mean=wrap_mean,
             )
+            self._trimmed_model = None
+            if (
+                self.trim_from is not None
+                and float(survival_at(answer_surv, step, np.array([self.trim_from]))[0])
+                <= LATE_SHARE_MAX
+            ):
+                self._trimmed_model = replace(
+                    self._model,
+                    ring_gain=self._ring_gain(answer_surv, step, ring_t, horizons, self.trim_from),
+                )
             self._built_at = now
-            return self._model
         m = self._model
+        if late_trimmed and self._trimmed_model is not None:
+            m = self._trimmed_model
         if m.hit_upper != hi:
             # Rates move with every dial; the tables only every refresh. (Updated in place: a
             # model is read by the decision it was built for, never kept.)

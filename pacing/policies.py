@@ -74,6 +74,11 @@ class PacingSnapshot:
     # With an abandon to spare, the abandon risk of a call (spare or not) is still held under
     # this: spending the last allowed abandon sends the campaign back to the thinnest budget.
     spare_threshold: float = 1.0
+    # Ringing calls are hung up from about this ring age when no seat is free for them (the
+    # runner's ring trim, see pacing.trim; the runner adds its grace to the legal minimum): a
+    # new call's answer that late finds a seat or never comes, so the answer horizons from here
+    # on carry no abandon risk. None: calls ring out (or the budget is thin).
+    trim_from: float | None = None
 
     @property
     def lines_in_flight(self) -> int:
@@ -157,18 +162,30 @@ class PredictivePolicy:
         kmax = min(kmax, int(self.max_lines_per_seat * seats) + 1)
         if snapshot.threshold <= 0.0 or kmax <= 0:
             return self._progressive(snapshot, exp_free, exp_ans)
+        fractions, share = m.fractions, 1.0
+        if snapshot.trim_from is not None:
+            early = h < snapshot.trim_from
+            n_early = int(early.sum())
+            if 0 < n_early < h.size:
+                # The risk is hit x the mean over horizons of P(no seat); the late horizons'
+                # terms are 0, so the mean over the early ones is held under threshold / share.
+                share = n_early / h.size
+                fractions = fractions[early]
+                seat_free, r = seat_free[early], r[early]
+                mo = ForecastMoments(mo.powers[:, early], mo.lines, mo.seats)
         calls, risk_next, risk_last = calls_within_risk(
             seat_free,
             r,
             snapshot.idle_seats,
             snapshot.waiting_answers,
             hit,
-            m.fractions,
+            fractions,
             kmax,
-            snapshot.threshold,
+            snapshot.threshold / share,
             mo,
             snapshot.spare_abandons,
         )
+        risk_next, risk_last = risk_next * share, risk_last * share
         if snapshot.spare_abandons > 0 and calls > 0:
             # (the risk_next and risk_last reported stay those of the spare-abandon reading:
             # the thin-budget account adds them up)
@@ -178,9 +195,9 @@ class PredictivePolicy:
                 snapshot.idle_seats,
                 snapshot.waiting_answers,
                 hit,
-                m.fractions,
+                fractions,
                 calls,
-                snapshot.spare_threshold,
+                snapshot.spare_threshold / share,
                 mo,
             )
             calls = min(calls, single)

@@ -19,6 +19,7 @@ import yaml
 
 from pacing.estimators import DistributionPrior
 from pacing.model import Priors
+from pacing.trim import MIN_RING_S
 
 DIST_KINDS = ("constant", "exponential", "lognormal", "gamma")
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -141,6 +142,7 @@ class Campaign:
     window: float = 86_400.0
     priors: Priors = field(default_factory=Priors)
     hit_jump: float = 2.0  # the budget guard's allowance for a sudden rise of the hit rate
+    trim_ringing: float | None = 15.0  # hang up calls ringing this long when no seat is free
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +179,8 @@ class Scenario:
                 raw.setdefault("campaign", {})["abandon_cap"] = value
             elif key in ("hit_jump", "hit_jump_allowance"):
                 raw.setdefault("campaign", {})["hit_jump_allowance"] = value
+            elif key == "trim_ringing":
+                raw.setdefault("campaign", {})["trim_ringing"] = value
             elif key in ("human", "machine", "busy"):
                 raw.setdefault("outcomes", {})[key] = value
             elif key in ("talk_mean", "talk.mean"):
@@ -244,7 +248,9 @@ def parse_scenario(raw: Any, source: str = "<scenario>") -> Scenario:
     camp_raw = raw.get("campaign") or {}
     if not isinstance(camp_raw, dict):
         raise ScenarioError(f"{where('campaign')}: expected a mapping")
-    extra = set(camp_raw) - {"mode", "abandon_cap", "window", "priors", "hit_jump_allowance"}
+    extra = set(camp_raw) - {
+        "mode", "abandon_cap", "window", "priors", "hit_jump_allowance", "trim_ringing"
+    }  # fmt: skip
     if extra:
         raise ScenarioError(f"{where('campaign')}: unknown keys {sorted(extra)}")
     cap = camp_raw.get("abandon_cap", 0.03)
@@ -257,12 +263,23 @@ def parse_scenario(raw: Any, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(
             f"{where('campaign.hit_jump_allowance')}: expected a factor in [1, 20], got {jump!r}"
         )
+    trim = camp_raw.get("trim_ringing", True)
+    if trim is True:
+        trim = MIN_RING_S
+    elif trim is False or trim is None:
+        trim = None
+    elif not isinstance(trim, int | float) or not trim >= MIN_RING_S:
+        raise ScenarioError(
+            f"{where('campaign.trim_ringing')}: expected true, false or a ring time in seconds "
+            f">= {MIN_RING_S:g} (law), got {trim!r}"
+        )
     campaign = Campaign(
         mode=str(camp_raw.get("mode", "predictive")),
         abandon_cap=float(cap),
         window=parse_duration(camp_raw.get("window", "24h"), where("campaign.window")),
         priors=_parse_priors(camp_raw.get("priors"), where("campaign.priors")),
         hit_jump=float(jump),
+        trim_ringing=None if trim is None else float(trim),
     )
     seed = raw.get("seed", 1)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:

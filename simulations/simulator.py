@@ -135,6 +135,7 @@ class _Sim:
                 budget=BudgetConfig(cap=sc.campaign.abandon_cap, window_s=sc.campaign.window),
                 priors=sc.campaign.priors,
                 hit_jump=sc.campaign.hit_jump,
+                trim_ringing_s=sc.campaign.trim_ringing,
             )
         )
         self.heap: list[tuple[float, int, int, Any]] = []
@@ -159,6 +160,7 @@ class _Sim:
         self.leaving: set[str] = set()
         self.seat_names: list[str] = []
         self.pushed_deadline = math.inf
+        self.hung_up: set[str] = set()  # calls hung up while ringing: their pending event is void
         self.decided_at = -math.inf  # the last pacing decision
         self.series: dict[str, list[float]] = {
             k: [] for k in ("t", "occupancy", "lines", "threshold", "answers", "abandons")
@@ -199,6 +201,9 @@ class _Sim:
                 self.push(now + sc.decision_interval, _DECIDE)
             elif kind == _ANSWER:
                 cid, human = payload
+                if cid in self.hung_up:
+                    self.hung_up.discard(cid)
+                    continue
                 runner.on_event(CallAnswered(cid), now)
                 if not human:
                     self.machines += 1
@@ -206,6 +211,9 @@ class _Sim:
                 self._apply(runner.on_event(AmdResult(cid, verdict), now), now)
             elif kind == _FAIL:
                 cid, reason = payload
+                if cid in self.hung_up:
+                    self.hung_up.discard(cid)
+                    continue
                 runner.on_event(OriginateFailed(cid, reason), now)
             elif kind == _TALK_END:
                 cid, seat_id = payload
@@ -263,6 +271,8 @@ class _Sim:
     def _dial(self, now: float) -> None:
         runner = self.runner
         self.decided_at = now
+        for cmd in runner.trim_ringing(now):
+            self.hung_up.add(cmd.call_id)
         n = runner.dial_demand(now)
         if n <= 0:
             return

@@ -211,6 +211,10 @@ class PacingConfig(Section):
     """A live answer not connected to a seat within this time is abandoned."""
     answer_horizon_s: Duration = Field(default=30.0, gt=0.0, le=600.0)
     """How far ahead the policy forecasts answers and free seats."""
+    trim_ringing: bool = True
+    """Predictive: hang up a call that has rung ``min_ring_s`` while no seat is free for it
+    (every ready seat spoken for by a live answer waiting): its late answer would more likely be
+    an abandon than a contact. The attempt ends ``no_answer``; the lead is retried as usual."""
     hit_jump_allowance: float = Field(default=2.0, ge=1.0, le=20.0)
     """Predictive: the sudden rise of the live-answer rate (a factor) the abandon-budget guard
     keeps budget for. The default holds jumps up to ~5x; a list mixing cold leads with

@@ -60,6 +60,7 @@ def runner_config(campaign: CampaignConfig) -> RunnerConfig:
         risk_threshold_max=campaign.pacing.risk_threshold_max,
         answer_horizon_s=campaign.pacing.answer_horizon_s,
         hit_jump=campaign.pacing.hit_jump_allowance,
+        trim_ringing_s=campaign.min_ring_s if campaign.pacing.trim_ringing else None,
     )
 
 

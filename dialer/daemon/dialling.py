@@ -47,6 +47,11 @@ class Dialler(WorkerBase):
     async def _dial_step(self, now: float) -> None:
         server = self.server
         assert server is not None
+        trims = self.runner.trim_ringing(now)
+        if trims:
+            # (lines the seats could not take; records and ledger collected as after a tick)
+            self.metrics.ring_trimmed(self.name, len(trims))
+            await self._carry_out(trims, now, from_tick=True)
         demand = self.runner.dial_demand(now)
         if demand <= 0:
             return

@@ -100,6 +100,7 @@ class Call:
     caller_id: str
     placed_at: float
     state: CallState = CallState.PLACED
+    ringing_at: float | None = None  # the far end began alerting (CallRinging), if reported
     answered_at: float | None = None
     connected_at: float | None = None
     ended_at: float | None = None
@@ -117,6 +118,8 @@ class Call:
                 f"call {self.call_id}: cannot go from {self.state.value} to {new.value}"
             )
         self.state = new
+        if new is CallState.RINGING:
+            self.ringing_at = now
         answering = (CallState.ANSWERED, CallState.LIVE, CallState.IN_IVR)
         if new in answering and self.answered_at is None:
             self.answered_at = now

@@ -4,7 +4,9 @@ It is fed events and ``now`` and answers with commands; it never reads a clock o
 daemon (real Asterisk, leads claimed from the database) and the simulator (virtual clock, synthetic
 leads) drive exactly the same code.
 
-Dial step, in two halves so leads can be claimed asynchronously:
+Dial step, in two halves so leads can be claimed asynchronously (after
+``runner.trim_ringing(now)``: the hang-ups of calls that have rung the legal minimum with no seat
+free for their answer, predictive campaigns only, see :mod:`pacing.trim`):
 
 1. ``n = runner.dial_demand(now)`` — how many more calls pacing wants now. The ``n`` calls count as
    requested (ring age 0 in the forecast) until placed or released, so asking again before they
@@ -68,6 +70,7 @@ from pacing.policies import (
     seat_free_forecast,
 )
 from pacing.risk import EXACT_MAX_TRIALS, ForecastMoments
+from pacing.trim import LATE_ANSWER_GRACE_S, MIN_RING_S, calls_to_trim
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,9 @@ class RunnerConfig:
     answer_horizon_s: float | None = None
     """Predictive: forecast answers and free seats at most this far ahead (None: as far as the
     learnt answer delays reach)."""
+    trim_ringing_s: float | None = MIN_RING_S
+    """Predictive: a call still ringing after this many seconds is hung up while no seat is free
+    for it (see :mod:`pacing.trim`); None rings every call to ``ring_timeout_s``. At least 15."""
     on_notsure: str = "seat"
     """AMD not sure: ``seat`` (treat as a person) or ``hangup`` (treat as a machine, hang up)."""
     on_machine: str | None = None
@@ -122,6 +128,11 @@ class RunnerConfig:
             )
         if self.answer_horizon_s is not None and self.answer_horizon_s <= 0:
             raise ValueError(f"answer_horizon_s must be positive, got {self.answer_horizon_s}")
+        if self.trim_ringing_s is not None and not self.trim_ringing_s >= MIN_RING_S:
+            raise ValueError(
+                f"trim_ringing_s must be >= {MIN_RING_S:g} s by law (or None), "
+                f"got {self.trim_ringing_s}"
+            )
         if not self.hit_jump >= 1.0:
             raise ValueError(f"hit_jump must be a factor >= 1, got {self.hit_jump}")
         if self.on_notsure not in ("seat", "hangup"):
@@ -209,6 +220,8 @@ class CampaignRunner:
             connect_window_s=cfg.connect_window_s,
             horizon_cap_s=cfg.answer_horizon_s,
         )
+        if cfg.trim_ringing_s is not None:
+            self.estimators.trim_from = cfg.trim_ringing_s + LATE_ANSWER_GRACE_S
         self.controller = AbandonController(cfg.budget, history)
         self.seats = SeatBoard()
         self.calls: dict[str, Call] = {}
@@ -219,7 +232,7 @@ class CampaignRunner:
         # Outcomes enter the hit-rate estimate in placement order, not resolution order: live
         # answers resolve in ~12 s and no-answers only at the ring timeout, so counting them as
         # they resolve would overstate the hit rate right after a burst and understate it later.
-        self._outcomes: dict[str, int | None] = {}
+        self._outcomes: dict[str, int | tuple[float, float] | None] = {}
         self._placed_at: dict[str, float] = {}  # placement time of calls with pending outcome
         self._dial_times: deque[float] = deque()  # recent placements, for the fast hit rate
         self._dial_times_sorted = True  # placements came in time order (always, with a clock)
@@ -232,6 +245,9 @@ class CampaignRunner:
         self._reserved: dict[str, str] = {}  # preview mode: call -> the seat it was placed for
         self._inbound: dict[str, str] = {}  # inbound (callback) calls given a seat: call -> seat
         self.ivr = IvrTally()
+        self._trimmed: dict[str, float] = {}  # calls hung up while ringing: when (recent only)
+        self.trimmed = 0  # calls hung up while ringing (see trim_ringing)
+        self.trim_races = 0  # of them, answered before the hang-up took: counted as abandons
 
     def policy_for(self, mode: str) -> Policy:
         """The pacing policy of a dial mode (``robot``: lines, see :mod:`dialer.engine.robot`)."""
@@ -255,6 +271,70 @@ class CampaignRunner:
         if decision.calls > 0:
             self._requests.extend([now] * decision.calls)
         return decision.calls
+
+    #: How long a hung-up ringing call is remembered, in case its answer crossed the hang-up.
+    TRIM_MEMORY_S = 60.0
+
+    def trim_ringing(self, now: float) -> list[Command]:
+        """Hang up calls that have rung ``trim_ringing_s`` or more while no seat is free for a
+        late answer (predictive only; see :mod:`pacing.trim`). Run it before ``dial_demand``:
+        the lines it frees are paced again at once. Each is recorded as a ``no_answer``
+        attempt with its ring time; for the hit rate it counts as its odds of a live answer."""
+        trim_from = self.config.trim_ringing_s
+        ringing = self._ringing
+        if (
+            trim_from is None
+            or not ringing
+            or not self.dialling_enabled
+            or not isinstance(self.policy, PredictivePolicy)
+            or now - next(iter(ringing.values())) < trim_from  # (the oldest call, placed first)
+        ):
+            return []
+        free = self.seats.ready_count - len(self._waiting)
+        if free > 0:
+            return []
+        cut, late, ages = now - trim_from, [], []
+        calls = self.calls
+        for cid, placed in ringing.items():  # oldest first (placement order)
+            if placed > cut:
+                break
+            # (rung from the moment the far end alerted when the PBX says so: call set-up
+            # before it does not count towards the legal minimum)
+            rang_from = calls[cid].ringing_at
+            late.append(cid)
+            ages.append(now - (placed if rang_from is None else rang_from))
+        mask = calls_to_trim(np.array(ages), free, trim_from)
+        if not mask.any():
+            return []
+        trimmed = self._trimmed
+        while trimmed and next(iter(trimmed.values())) < now - self.TRIM_MEMORY_S:
+            del trimmed[next(iter(trimmed))]
+        model = self.estimators.last_model
+        if model is None:
+            seats = self.seats
+            model = self.estimators.model(now, seats.talk_elapsed(now), seats.wrapup_elapsed(now))
+        out: list[Command] = []
+        for cid in [cid for cid, hang_up in zip(late, mask.tolist(), strict=True) if hang_up]:
+            call = self.calls[cid]
+            del ringing[cid]
+            call.move(CallState.NO_ANSWER, now)
+            self._resolved(cid, model.outcome_odds(now - call.placed_at))
+            self._finish(call, CallOutcome.NO_ANSWER)
+            trimmed[cid] = now
+            self.trimmed += 1
+            out.append(Hangup(cid, "ring-trim"))
+        return out
+
+    def _trim_race(self, cid: str, now: float) -> list[Command]:
+        """A call hung up while ringing was answered before the hang-up took (the daemon's
+        race; the simulator has none): a person heard the line go dead, so it counts as a live
+        answer and an abandon, and the hang-up is sent again."""
+        if self._trimmed.pop(cid, None) is None:
+            return []
+        self.trim_races += 1
+        self._ledger_add(LedgerEntry(now, LedgerKind.LIVE_ANSWER))
+        self._ledger_add(LedgerEntry(now, LedgerKind.ABANDON))
+        return [Hangup(cid, "ring-trim")]
 
     def call_placed(
         self, call_id: str, lead_id: int | None, number: str, caller_id: str, now: float
@@ -318,7 +398,13 @@ class CampaignRunner:
                 abandons=abandons,
                 abandon_cap=self.controller.config.cap,
             )
-        model = self.estimators.model(now, talk, wrap)
+        allowed = self.controller.allowed_abandons(now)
+        # With budget to spare, calls still ringing at the trim age are forecast to be hung up
+        # rather than answered (the ring trim does so whenever no seat is free for them); while
+        # the budget is thin their late answers count in full (see PacingEstimators.model).
+        est = self.estimators
+        model = est.model(now, talk, wrap, late_trimmed=allowed > 1)
+        trim_from = est.trim_from if allowed > 1 and model is est.last_trimmed_model else None
         at_risk = unanswered * self.last_decision.threshold
         threshold = self.controller.threshold(now, model.hit, at_risk)
         if threshold > 0.0:
@@ -326,7 +412,6 @@ class CampaignRunner:
             threshold = min(max(threshold, cfg.risk_threshold_min), cfg.risk_threshold_max)
         self._thin = False
         spare, spare_threshold = 0, 1.0
-        allowed = self.controller.allowed_abandons(now)
         if allowed <= 1 and self.controller.last_reason != "breaker":
             # (a breach is one or two abandons away: the thin-budget mode's risk account paces,
             # not the controller's threshold and the budget guard)
@@ -369,6 +454,7 @@ class CampaignRunner:
             moments=moments,
             spare_abandons=spare,
             spare_threshold=spare_threshold,
+            trim_from=trim_from,
         )
 
     #: Chance, over a campaign's life, of a breach of the cap that over-dialling while the budget
@@ -686,6 +772,8 @@ class CampaignRunner:
                 return []
             case CallAnswered(call_id=cid):
                 call = self._active(cid)
+                if call is None and self._trimmed:
+                    return self._trim_race(cid, now)
                 if call is None or call.state not in (CallState.PLACED, CallState.RINGING):
                     return []
                 if self.config.amd:
@@ -779,7 +867,7 @@ class CampaignRunner:
     def _amd(self, cid: str, status: AmdStatus, now: float) -> list[Command]:
         call = self._active(cid)
         if call is None:
-            return []
+            return self._trim_race(cid, now) if self._trimmed else []
         if call.state in (CallState.PLACED, CallState.RINGING):
             call.move(CallState.ANSWERED, now)
         if call.state is not CallState.ANSWERED:
@@ -929,7 +1017,7 @@ class CampaignRunner:
             self._finish(call, CallOutcome.FAILED)
         return []
 
-    def _resolved(self, call_id: str, outcome: int) -> None:
+    def _resolved(self, call_id: str, outcome: int | tuple[float, float]) -> None:
         """Note a dial's outcome; feed the rate estimate every outcome whose elders are known."""
         outcomes = self._outcomes
         if call_id not in outcomes:
@@ -948,7 +1036,10 @@ class CampaignRunner:
                 known = OutcomeRates.OTHER
             del outcomes[first]
             del self._placed_at[first]
-            rates.observe(known)
+            if isinstance(known, tuple):
+                rates.observe_mixed(*known)
+            else:
+                rates.observe(known)
 
     def _ledger_add(self, entry: LedgerEntry) -> None:
         self.controller.record(entry)

@@ -176,6 +176,13 @@ class DialerMetrics:
             ["campaign", "reason"],
             registry=r,
         )
+        self.ring_trims = Counter(
+            "dialer_ring_trims_total",
+            "Unanswered calls hung up after the minimum ring because no seat was free for a "
+            "late answer (predictive pacing's ring trim; recorded as no_answer).",
+            ["campaign"],
+            registry=r,
+        )
         self.answer_to_seat = Histogram(
             "dialer_answer_to_seat_seconds",
             "Time from a live answer to the customer entering a seat's bridge.",
@@ -259,6 +266,7 @@ class DialerMetrics:
         self.lines_in_flight.labels(campaign=campaign)
         self.pacing_threshold.labels(campaign=campaign)
         self.dials_placed.labels(campaign=campaign)
+        self.ring_trims.labels(campaign=campaign)
         self.answer_to_seat.labels(campaign=campaign)
         self.abandon_cap.labels(campaign=campaign).set(abandon_cap)
 
@@ -270,6 +278,7 @@ class DialerMetrics:
         per_campaign = (
             self.live_answers, self.abandons, self.abandon_rate_window, self.abandon_cap,
             self.lines_in_flight, self.pacing_threshold, self.dials_placed, self.answer_to_seat,
+            self.ring_trims,
         )  # fmt: skip
         for metric in per_campaign:
             metric.remove(campaign)
@@ -316,6 +325,10 @@ class DialerMetrics:
         self.dials_rejected.labels(
             campaign=self._campaign(campaign), reason=_bounded(reason, REJECT_REASONS)
         ).inc()
+
+    def ring_trimmed(self, campaign: str, calls: int = 1) -> None:
+        """Ringing calls were hung up for want of a free seat (see :mod:`pacing.trim`)."""
+        self.ring_trims.labels(campaign=self._campaign(campaign)).inc(calls)
 
     def call_ended(self, campaign: str, outcome: str) -> None:
         """A call's final outcome is known; unknown outcomes count as ``other``."""

@@ -459,7 +459,12 @@ def render(
         "small-count correction 3²/6 — must fit in the idle seats, half the seats all but sure "
         "to be free by then (mean - 3 sd) and the remaining budget. The integral correction "
         "moves the threshold by 3 % per abandon (it was 15 %: the threshold swung by a third "
-        "and bought less for the same abandons).",
+        "and bought less for the same abandons). Ring trim (pacing/trim.py): a call still "
+        "ringing after the legal 15 s is hung up while no seat is free for it (an attempt "
+        "ending no_answer, counted in the hit rate as its odds of an answer); with two or more "
+        "abandons allowed the forecast then counts no answers past 15 + 2 s of ringing, neither "
+        "the new call's own (no risk at those horizons) nor those of calls in flight (guard "
+        "included). Fixed ratios and progressive never trim.",
         "",
         "Produced by `simulations/benchmarks/pacing_family.py` "
         f"(`--duration {a.duration} --seeds {a.seeds} --seats {a.seats} --hits {a.hits} "

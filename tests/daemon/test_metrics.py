@@ -44,6 +44,7 @@ def test_series_are_precreated_at_zero(metrics: DialerMetrics) -> None:
     assert seen[("dialer_abandon_cap", (("campaign", "demo"),))] == pytest.approx(0.03)
     assert seen[("dialer_ami_connected", (("server", "pbx-1"),))] == 0
     assert seen[("dialer_answer_to_seat_seconds_count", (("campaign", "demo"),))] == 0
+    assert seen[("dialer_ring_trims_total", (("campaign", "demo"),))] == 0
 
 
 def test_no_created_series(metrics: DialerMetrics) -> None:
@@ -76,7 +77,9 @@ def test_call_flow_counters_and_latency_histogram(metrics: DialerMetrics) -> Non
     metrics.live_answer("demo")
     metrics.abandon("demo")
     metrics.call_ended("demo", "abandoned")
+    metrics.ring_trimmed("demo", 3)
     assert value(metrics, "dialer_dials_total", campaign="demo") == 2
+    assert value(metrics, "dialer_ring_trims_total", campaign="demo") == 3
     assert value(metrics, "dialer_live_answers_total", campaign="demo") == 2
     assert value(metrics, "dialer_abandons_total", campaign="demo") == 1
     assert value(metrics, "dialer_answer_to_seat_seconds_count", campaign="demo") == 1

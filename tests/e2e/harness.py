@@ -73,7 +73,8 @@ def config_yaml(
     max_channels: int = 60,
 ) -> str:
     """campaigns.yaml for the sandbox: one campaign per entry of ``campaigns_spec``
-    (``{"mode": "predictive", "seats": ["s1", ...], "cap": 0.03}``)."""
+    (``{"mode": "predictive", "seats": ["s1", ...], "cap": 0.03}``, optionally
+    ``"max_lines"`` and ``"no_answer_timeout_s"``)."""
     all_seats = sorted({s for spec in campaigns_spec.values() for s in spec["seats"]})
     lines = [
         "asterisk:",
@@ -128,7 +129,7 @@ def config_yaml(
             "    safe_harbour:",
             "      sound: im-sorry",
             "    min_ring_s: 15",
-            "    no_answer_timeout_s: 15",
+            f"    no_answer_timeout_s: {spec.get('no_answer_timeout_s', 15)}",
             "    sms_follow_up:",
             "      enabled: true",
             '      template: "Sorry we missed you."',

@@ -146,3 +146,41 @@ def test_hit_rate_upper_quantile_is_wide_early_and_tight_with_many_dials(
 def test_hit_rate_quantile_rejects_a_non_probability() -> None:
     with pytest.raises(ValueError, match="quantile"):
         OutcomeRates().human_quantile(1.0)
+
+
+def test_a_mixed_outcome_moves_the_rates_by_its_odds() -> None:
+    """A call hung up while ringing counts as its chances of each outcome: a share of a live
+    answer, not a no-answer (which would pull the hit rate down)."""
+    plain, mixed = OutcomeRates((0.25, 0.05, 0.7), 10.0, 100.0), OutcomeRates(
+        (0.25, 0.05, 0.7), 10.0, 100.0
+    )
+    for _ in range(50):
+        plain.observe(OutcomeRates.OTHER)
+        mixed.observe_mixed(0.25, 0.05)
+    assert plain.human < 0.1 and mixed.human == pytest.approx(0.25, abs=1e-9)
+    assert mixed.machine == pytest.approx(0.05, abs=1e-9)
+    assert mixed.observations == 50
+    mixed.observe_mixed(2.0, 1.0)  # odds out of range are clipped, never negative counts
+    assert 0 < mixed.machine < 1 and 0 < mixed.human < 1
+
+
+def test_the_trimmed_forecast_counts_no_answers_past_the_trim_age() -> None:
+    from pacing.model import PacingEstimators
+
+    est = PacingEstimators(max_ring_s=60.0)
+    est.trim_from = 15.0
+    talk, wrap = np.zeros(1), np.zeros(0)
+    ages = np.array([0.0, 5.0, 10.0, 14.0, 15.0, 18.0])
+    full = est.model(0.0, talk, wrap).live_answer_by(ages)
+    trimmed = est.model(0.0, talk, wrap, late_trimmed=True).live_answer_by(ages)
+    assert np.all(trimmed <= full + 1e-12)
+    assert np.all(trimmed[:, 4:] == 0.0)  # rung 15 s or more: hung up unless a seat is free
+    assert np.all(full[:, 4:] > 0.0)
+    # answers before the trim age are the same in both
+    h = est.model(0.0, talk, wrap).horizons
+    early = h + 0.0 <= 15.0
+    assert np.allclose(trimmed[early, 0], full[early, 0])
+    est.trim_from = None
+    est._built_at = -math.inf  # (rebuild without a trim: no trimmed table)
+    same = est.model(1.0, talk, wrap, late_trimmed=True).live_answer_by(ages)
+    assert np.allclose(same, full)

@@ -112,3 +112,33 @@ def test_make_policy_names_the_bad_mode() -> None:
         make_policy("ratio:x")
     with pytest.raises(ValueError, match=">= 1"):
         make_policy("ratio:0.5")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    idle=st.integers(0, 4),
+    talking=st.lists(st.floats(0, 400), min_size=1, max_size=30),
+    ringing=st.lists(st.floats(0, 14), max_size=20),
+    thr=st.floats(0.001, 0.05),
+)
+def test_a_ring_trim_lets_predictive_dial_at_least_as_much(idle, talking, ringing, thr) -> None:
+    """With a ring trim, a new call answered past the trim age finds a seat or is hung up: the
+    late horizons carry no risk, so never fewer calls; the risks reported stay per call (the
+    mean over all horizons, the late ones at 0), never above the threshold."""
+    from dataclasses import replace
+
+    p = PredictivePolicy()
+    plain = _snap(idle, talking, ringing, thr)
+    trimmed = replace(plain, trim_from=15.0)
+    a, b = p.decide(plain, 0), p.decide(trimmed, 0)
+    assert b.calls >= a.calls
+    assert b.risk_last <= thr + 1e-12
+
+
+def test_a_ring_trim_past_every_horizon_changes_nothing() -> None:
+    from dataclasses import replace
+
+    p = PredictivePolicy()
+    plain = _snap(0, [100.0] * 10, [3.0, 6.0], 0.01)
+    late = replace(plain, trim_from=float(MODEL.horizons.max()) + 1.0)
+    assert p.decide(late, 0) == p.decide(plain, 0)

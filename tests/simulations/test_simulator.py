@@ -145,6 +145,24 @@ def test_the_scenario_hit_jump_allowance_reaches_the_runner() -> None:
     assert _Sim(surge, 1, None, 60.0, False).runner.config.hit_jump == 6.0
 
 
+def test_ringing_calls_are_trimmed_only_after_15_s_and_only_when_asked() -> None:
+    """Every no-answer attempt rang at least 15 s (the ring trim's hang-ups included), and the
+    scenario's ``campaign.trim_ringing`` reaches the runner (false: calls ring out)."""
+    raw = _small(seats=25, duration="30m", outcomes={"human": 0.25, "busy": 0.2})
+    results = {}
+    for trim in (True, 17, False):
+        sc = parse_scenario({**raw, "campaign": {"trim_ringing": trim}}, "trim")
+        sim = _Sim(sc, 2, None, 60.0, False)
+        results[trim] = sim.run()
+        records = sim.runner.drain_records()
+        rings = [r.ring_s for r in records if r.outcome.value == "no_answer"]
+        floor = 17 if trim == 17 else 15
+        assert rings and min(rings) >= floor - 1e-9
+        assert (sim.runner.trimmed > 0) is (trim is not False)
+        assert sim.runner.config.trim_ringing_s == (None if trim is False else float(floor))
+    assert results[True].dials != results[False].dials
+
+
 @pytest.mark.parametrize(
     ("patch", "message"),
     [
@@ -155,6 +173,7 @@ def test_the_scenario_hit_jump_allowance_reaches_the_runner() -> None:
         ({"duration": "eight hours"}, "expected a duration"),
         ({"campaign": {"abandon_cap": 3}}, "campaign.abandon_cap"),
         ({"campaign": {"hit_jump_allowance": 0.5}}, "campaign.hit_jump_allowance"),
+        ({"campaign": {"trim_ringing": 12}}, "campaign.trim_ringing: expected true, false"),
         ({"colour": "red"}, "unknown keys ['colour']"),
         ({"changes": [{"at": "1h", "outcomes": {"human": 2}}]}, "changes[0].outcomes.human"),
     ],
