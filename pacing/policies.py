@@ -164,15 +164,15 @@ class PredictivePolicy:
             return self._progressive(snapshot, exp_free, exp_ans)
         fractions, share = m.fractions, 1.0
         if snapshot.trim_from is not None:
-            early = h < snapshot.trim_from
-            n_early = int(early.sum())
+            # (horizons ascend: the early ones are a prefix, sliced without copies)
+            n_early = int(np.searchsorted(h, snapshot.trim_from))
             if 0 < n_early < h.size:
                 # The risk is hit x the mean over horizons of P(no seat); the late horizons'
                 # terms are 0, so the mean over the early ones is held under threshold / share.
                 share = n_early / h.size
-                fractions = fractions[early]
-                seat_free, r = seat_free[early], r[early]
-                mo = ForecastMoments(mo.powers[:, early], mo.lines, mo.seats)
+                fractions = fractions[:n_early]
+                seat_free, r = seat_free[:n_early], r[:n_early]
+                mo = ForecastMoments(mo.powers[:, :n_early], mo.lines, mo.seats)
         calls, risk_next, risk_last = calls_within_risk(
             seat_free,
             r,
