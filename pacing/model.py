@@ -174,8 +174,8 @@ class PacingEstimators:
         self._model: PacingModel | None = None
         self._trimmed_model: PacingModel | None = None  # the same, late answers trimmed
         self._built_at = -math.inf
-        # The ring trim (see pacing.trim): calls still ringing at ``trim_from`` are hung up
-        # unless a seat is free for them (set by the runner; None: calls ring out).
+        # The ring trim (see pacing.trim): the ring age past which the trimmed forecast counts
+        # no answers — the runner's trim age plus LATE_ANSWER_GRACE_S (None: calls ring out).
         self.trim_from: float | None = None
 
     # ------------------------------------------------------------------ observations

@@ -315,7 +315,7 @@ class CampaignRunner:
             model = self.estimators.model(now, seats.talk_elapsed(now), seats.wrapup_elapsed(now))
         out: list[Command] = []
         for cid in [cid for cid, hang_up in zip(late, mask.tolist(), strict=True) if hang_up]:
-            call = self.calls[cid]
+            call = calls[cid]
             del ringing[cid]
             call.move(CallState.NO_ANSWER, now)
             self._resolved(cid, model.outcome_odds(now - call.placed_at))
