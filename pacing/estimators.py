@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from pacing.kernels import km_survival
+from pacing.kernels import km_survival, km_survival_exposed
 
 FloatArray = NDArray[np.float64]
 
@@ -75,6 +75,7 @@ class OutcomeRates:
         prior: tuple[float, float, float] = (0.2, 0.1, 0.7),
         prior_strength: float = 10.0,
         memory: float = 250.0,
+        time_memory_s: float | None = None,
     ) -> None:
         total = sum(prior)
         if total <= 0 or min(prior) < 0 or prior_strength <= 0 or memory < 2:
@@ -84,14 +85,33 @@ class OutcomeRates:
         # per-call overhead on a 3-vector cost more than the arithmetic)
         self._counts = [0.0, 0.0, 0.0]
         self._decay = 1.0 - 1.0 / memory
+        # Forgetting by time as well (when dials come with their times): whichever is slower.
+        # A big campaign dials hundreds a second, and ``memory`` dials would be a second or two
+        # of them: the estimate would swing by a fifth from one second to the next at a 5 %
+        # hit rate, and every low swing over-dials a thousand lines in flight at once.
+        self._time_memory = time_memory_s
+        self._recent: deque[float] = deque()  # placement times of the dials of the last τ s
         self.observations = 0
         # Figures derived from the counts, valid until the next observation (a pacing decision
         # reads them several times; the counts change only in ``observe``).
         self._derived: dict[object, float] = {}
 
-    def observe(self, outcome: int) -> None:
-        """Record one resolved dial: ``HUMAN``, ``MACHINE`` or ``OTHER``."""
-        c, d = self._counts, self._decay
+    def _decay_for(self, at: float | None) -> float:
+        """The forgetting factor for one more dial: ``memory`` dials', or as many as were
+        placed in the last ``time_memory_s`` seconds if that is more."""
+        tau = self._time_memory
+        if at is None or not tau:
+            return self._decay
+        recent = self._recent
+        recent.append(at)
+        while recent[0] < at - tau:
+            recent.popleft()
+        return max(self._decay, 1.0 - 1.0 / len(recent))
+
+    def observe(self, outcome: int, at: float | None = None) -> None:
+        """Record one resolved dial: ``HUMAN``, ``MACHINE`` or ``OTHER``; ``at``, when it was
+        placed (outcomes are fed in placement order), for the forgetting by time."""
+        c, d = self._counts, self._decay_for(at)
         c[0] *= d
         c[1] *= d
         c[2] *= d
@@ -99,14 +119,14 @@ class OutcomeRates:
         self.observations += 1
         self._derived.clear()
 
-    def observe_mixed(self, human: float, machine: float) -> None:
+    def observe_mixed(self, human: float, machine: float, at: float | None = None) -> None:
         """Record one dial whose outcome is not known, only its odds: a call hung up while it
         still rang (see :mod:`pacing.trim`) counts as ``human`` of a live answer, ``machine`` of
         a machine and the rest of a no contact, so hanging up unanswered calls does not pull
         the hit rate down."""
         human = min(max(human, 0.0), 1.0)
         machine = min(max(machine, 0.0), 1.0 - human)
-        c, d = self._counts, self._decay
+        c, d = self._counts, self._decay_for(at)
         c[0] = c[0] * d + human
         c[1] = c[1] * d + machine
         c[2] = c[2] * d + (1.0 - human - machine)
@@ -237,6 +257,10 @@ class DurationEstimator:
         self.bins = bins
         self.prior = prior
         self._samples: deque[float] = deque(maxlen=window)
+        # When each sample ended (campaign clock), for the running-calls table; None when an
+        # observation came without its time.
+        self._ended: deque[float] = deque(maxlen=window)
+        self._timed = True
         self._half_life = half_life
         prior_x = prior.pseudo_samples()
         prior_w = np.full(prior_x.size, prior.weight / prior_x.size)
@@ -249,9 +273,14 @@ class DurationEstimator:
     def _index(self, x: FloatArray) -> NDArray[np.intp]:
         return np.minimum((np.maximum(x, 0.0) / self.step).astype(np.intp), self.bins - 1)
 
-    def observe(self, duration: float) -> None:
-        """Record one completed duration (seconds)."""
+    def observe(self, duration: float, at: float | None = None) -> None:
+        """Record one completed duration (seconds), ended at ``at`` on the campaign's clock
+        (seat durations: what lets :meth:`survival_table` weigh them against running ones)."""
         self._samples.append(max(0.0, float(duration)))
+        if at is None:
+            self._timed = False
+        else:
+            self._ended.append(float(at))
         self.count += 1
 
     def mean(self) -> float:
@@ -263,11 +292,19 @@ class DurationEstimator:
         x = np.fromiter(self._samples, np.float64, n)
         return float((w @ x + self.prior.weight * self.prior.mean) / (w.sum() + self.prior.weight))
 
-    def survival_table(self, censored: FloatArray | None = None) -> FloatArray:
+    def survival_table(
+        self, censored: FloatArray | None = None, now: float | None = None
+    ) -> FloatArray:
         """Weighted Kaplan-Meier survival on the grid: ``S[i] = P(T > i*step)``, ``S[0] = 1``.
 
-        A running duration (``censored``) weighs like a fresh observation: it is the newest
-        evidence. Two guards on the table's edges, computed in :func:`pacing.kernels.km_survival`:
+        Running durations (``censored``) are the newest evidence: a talk time doubling shows in
+        them first. With ``now`` (and completions observed with their end times) each call counts
+        at risk only from the age it had when the window of completions began, and recent
+        evidence weighs more at every age (:meth:`_running_table`); without, every observation
+        counts from age 0, completions weighed by recency and running ones like the newest —
+        right only while the window spans many durations (a 25-seat campaign's 400 talks), at
+        500 seats with 30-s talks the window is shorter than a talk and the table was far too
+        long. Two guards on the table's edges, computed in :func:`pacing.kernels.km_survival`:
 
         - The sparse tail — where fewer than ``TAIL_AT_RISK`` observations' weight is still at
           risk — gets one constant hazard, its deaths over its exposure. Bin by bin, the last
@@ -292,6 +329,8 @@ class DurationEstimator:
         """
         n = len(self._samples)
         bins = self.bins
+        if n and now is not None and censored is not None and self._timed:
+            return self._running_table(n, censored, now)
         if n:
             x = np.fromiter(self._samples, np.float64, n)
             real_deaths = np.bincount(
@@ -307,6 +346,28 @@ class DurationEstimator:
             real_deaths,
             self._prior_deaths,
             running,
+            self.TAIL_AT_RISK,
+            self.TAIL_FROM,
+            self.SEEN_AT_RISK if self.unseen_lasts else 0.0,
+        )
+
+    def _running_table(self, n: int, running: FloatArray, now: float) -> FloatArray:
+        """The table with the running durations, each call at risk only over the ages it
+        lived through since the window's oldest completion, recent evidence weighing more at
+        every age (see :func:`pacing.kernels.km_survival_exposed`). The recency half-life is
+        ``half_life`` completions, in seconds at the window's pace."""
+        x = np.fromiter(self._samples, np.float64, n)
+        ago = now - np.fromiter(self._ended, np.float64, n)
+        span = float(ago[0])
+        decay = math.log(2.0) * n / (self._half_life * span) if span > 0.0 else 0.0
+        return km_survival_exposed(
+            x,
+            ago,
+            running,
+            self._prior_deaths,
+            self.step,
+            span,
+            decay,
             self.TAIL_AT_RISK,
             self.TAIL_FROM,
             self.SEEN_AT_RISK if self.unseen_lasts else 0.0,

@@ -148,6 +148,7 @@ class PacingEstimators:
         horizons: int = 8,
         refresh_s: float = 15.0,
         rate_memory: float = 500.0,
+        rate_memory_s: float | None = 30.0,
         connect_window_s: float = 2.0,
         hit_z: float = 0.5,
         horizon_cap_s: float | None = None,
@@ -155,7 +156,10 @@ class PacingEstimators:
         p = priors or Priors()
         self.priors = p
         self.rates = OutcomeRates(
-            (p.hit, p.machine, max(1e-3, 1.0 - p.hit - p.machine)), p.strength, rate_memory
+            (p.hit, p.machine, max(1e-3, 1.0 - p.hit - p.machine)),
+            p.strength,
+            rate_memory,
+            rate_memory_s,
         )
         ring_bins = math.ceil(max_ring_s / 0.25) + 2
         self.talk = DurationEstimator(
@@ -192,11 +196,11 @@ class PacingEstimators:
         self.rates.observe(OutcomeRates.OTHER)
         self.fail_delay.observe(delay)
 
-    def observe_talk(self, seconds: float) -> None:
-        self.talk.observe(seconds)
+    def observe_talk(self, seconds: float, at: float | None = None) -> None:
+        self.talk.observe(seconds, at)
 
-    def observe_wrapup(self, seconds: float) -> None:
-        self.wrapup.observe(seconds)
+    def observe_wrapup(self, seconds: float, at: float | None = None) -> None:
+        self.wrapup.observe(seconds, at)
 
     @staticmethod
     def _ring_gain(
@@ -279,7 +283,7 @@ class PacingEstimators:
                 horizons = np.minimum(horizons, self._horizon_cap)
             within = horizons + self._connect_window
             wrap_mean = self._wrap_shift(wrapup_elapsed)
-            wrap_surv = self.wrapup.survival_table(wrapup_elapsed)
+            wrap_surv = self.wrapup.survival_table(wrapup_elapsed, now)
             # (all tables are rebuilt together: at 15 s intervals this costs ~1 ms)
             ring_t = np.arange(answer_surv.size, dtype=np.float64) * step
             self._model = PacingModel(
@@ -291,7 +295,10 @@ class PacingEstimators:
                 within=within,
                 talk_step=self.talk.step,
                 talk_free=_conditional_table(
-                    self.talk.survival_table(talk_elapsed), self.talk.step, within - wrap_mean, 0.0
+                    self.talk.survival_table(talk_elapsed, now),
+                    self.talk.step,
+                    within - wrap_mean,
+                    0.0,
                 ),
                 wrap_step=self.wrapup.step,
                 wrap_free=_conditional_table(wrap_surv, self.wrapup.step, within, 1.0),

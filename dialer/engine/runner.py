@@ -622,7 +622,7 @@ class CampaignRunner:
         """The agent is ready (wrap-up done, pause over, phone back)."""
         seat = self.seats.get(seat_id)
         if seat.state is SeatState.WRAPUP:
-            self.estimators.observe_wrapup(now - seat.since)
+            self.estimators.observe_wrapup(now - seat.since, now)
         if seat.state is not SeatState.READY:
             self.seats.move(seat_id, SeatState.READY, now)
         return self._serve_waiting(now)
@@ -630,7 +630,7 @@ class CampaignRunner:
     def seat_pause(self, seat_id: str, reason: str, now: float) -> None:
         seat = self.seats.get(seat_id)
         if seat.state is SeatState.WRAPUP:
-            self.estimators.observe_wrapup(now - seat.since)
+            self.estimators.observe_wrapup(now - seat.since, now)
         self.seats.move(seat_id, SeatState.PAUSED, now, reason)
 
     def seat_logout(self, seat_id: str, now: float) -> None:
@@ -982,7 +982,7 @@ class CampaignRunner:
             seat_id = call.seat_id
             call.move(CallState.ENDED, now)
             if call.connected_at is not None:
-                self.estimators.observe_talk(now - call.connected_at)
+                self.estimators.observe_talk(now - call.connected_at, now)
             if seat_id is not None and self.seats.get(seat_id).state is SeatState.TALKING:
                 self.seats.move(seat_id, SeatState.WRAPUP, now)
             self._finish(call, CallOutcome.MACHINE if call.machine else CallOutcome.HUMAN)
@@ -1035,11 +1035,11 @@ class CampaignRunner:
                     break
                 known = OutcomeRates.OTHER
             del outcomes[first]
-            del self._placed_at[first]
+            placed = self._placed_at.pop(first)
             if isinstance(known, tuple):
-                rates.observe_mixed(*known)
+                rates.observe_mixed(*known, placed)
             else:
-                rates.observe(known)
+                rates.observe(known, placed)
 
     def _ledger_add(self, entry: LedgerEntry) -> None:
         self.controller.record(entry)

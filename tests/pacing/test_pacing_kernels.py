@@ -241,3 +241,27 @@ def test_km_survival_matches_the_product_limit_reference(seed: int, bins: int) -
     if i0 < bins:
         ratios = pooled[i0 + 1 :] / pooled[i0:-1]
         assert np.allclose(ratios, ratios[0], atol=1e-9)  # one constant hazard
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), bins=st.integers(5, 300))
+def test_km_exposed_without_truncation_or_decay_is_the_plain_product_limit(
+    seed: int, bins: int
+) -> None:
+    """With the window reaching back past every call's start and no recency decay, counting
+    calls from the age they entered the window is counting them from 0: the plain table."""
+    from pacing.kernels import km_survival, km_survival_exposed
+
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(1, 60)), int(rng.integers(0, 30))
+    durations = rng.uniform(0.0, bins * 1.2, n)
+    running = rng.uniform(0.0, bins * 1.2, m)
+    done_ago = rng.uniform(0.0, 10.0, n)
+    prior = rng.random(bins) * 0.05
+    span = 1e9
+    got = km_survival_exposed(durations, done_ago, running, prior, 1.0, span, 0.0, 0.0, 0.75, 0.0)
+    idx = np.minimum(durations.astype(np.intp), bins - 1)
+    real = np.bincount(idx, minlength=bins).astype(np.float64)
+    cens = np.bincount(np.minimum(running.astype(np.intp), bins - 1), minlength=bins)
+    want = km_survival(real, prior, cens.astype(np.float64), 0.0, 0.75, 0.0)
+    assert np.allclose(got, want, atol=1e-12)
