@@ -90,7 +90,7 @@ class OutcomeRates:
         # of them: the estimate would swing by a fifth from one second to the next at a 5 %
         # hit rate, and every low swing over-dials a thousand lines in flight at once.
         self._time_memory = time_memory_s
-        self._recent: deque[float] = deque()  # placement times of the dials of the last τ s
+        self._recent: deque[float] = deque()  # placement times within the time memory
         self.observations = 0
         # Figures derived from the counts, valid until the next observation (a pacing decision
         # reads them several times; the counts change only in ``observe``).
@@ -257,8 +257,8 @@ class DurationEstimator:
         self.bins = bins
         self.prior = prior
         self._samples: deque[float] = deque(maxlen=window)
-        # When each sample ended (campaign clock), for the running-calls table; None when an
-        # observation came without its time.
+        # When each sample ended (campaign clock), for the running-calls table; once one
+        # observation comes without its time the table counts every call from age 0.
         self._ended: deque[float] = deque(maxlen=window)
         self._timed = True
         self._half_life = half_life
