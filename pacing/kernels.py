@@ -361,23 +361,25 @@ def km_survival(
     under it and they put the survival there at one half or more, the hazard is 0. (The reasons
     are told there.) Weights at risk within 1e-9 of a limit count as at it: running durations
     weigh 1 each, and whether 10.0 came out a hair under or over depended on the order of a sum."""
-    bins = real_deaths.size
     deaths = real_deaths + prior_deaths
-    total = 0.0
-    total_real = 0.0
-    for i in range(bins):
-        total += deaths[i] + censored[i]
-        total_real += real_deaths[i] + censored[i]
-    at_risk = np.empty(bins)
-    seen = np.empty(bins)
-    gone = 0.0
-    gone_real = 0.0
-    for i in range(bins):
-        at_risk[i] = total - gone
-        seen[i] = total_real - gone_real
-        gone += deaths[i] + censored[i]
-        gone_real += real_deaths[i] + censored[i]
+    at_risk = _left_from_zero(deaths + censored)
+    seen = _left_from_zero(real_deaths + censored)
     return _km_table(deaths, real_deaths, at_risk, seen, tail_at_risk, tail_from, seen_at_risk)
+
+
+@njit(cache=True)
+def _left_from_zero(removed: FloatArray) -> FloatArray:
+    """Weight still at risk at the start of each bin when everything entered at age 0 and
+    ``removed`` left in each bin (died or was censored there)."""
+    total = 0.0
+    for i in range(removed.size):
+        total += removed[i]
+    left = np.empty(removed.size)
+    gone = 0.0
+    for i in range(removed.size):
+        left[i] = total - gone
+        gone += removed[i]
+    return left
 
 
 @njit(cache=True)
@@ -420,13 +422,7 @@ def km_survival_exposed(
     for k in range(running.size):
         c = running[k]
         _expose(seen, max(0.0, c - span), c, c, step, inv, decay, grow)
-    at_risk = np.empty(bins)
-    prior_left = 0.0
-    for i in range(bins):
-        prior_left += prior_deaths[i]
-    for i in range(bins):
-        at_risk[i] = seen[i] + prior_left
-        prior_left -= prior_deaths[i]
+    at_risk = seen + _left_from_zero(prior_deaths)
     deaths = real_deaths + prior_deaths
     return _km_table(deaths, real_deaths, at_risk, seen, tail_at_risk, tail_from, seen_at_risk)
 
