@@ -159,9 +159,22 @@ class PredictivePolicy:
         # Enough candidates to use every seat that can be free over the horizon.
         slack = exp_free - exp_ans + 3.0 * math.sqrt(max(exp_free, 1.0)) + 2.0
         kmax = int(min(snapshot.max_new_calls, max(1.0, slack / max(hit, 0.01)) + 1))
-        kmax = min(kmax, int(self.max_lines_per_seat * seats) + 1)
         if snapshot.threshold <= 0.0 or kmax <= 0:
             return self._progressive(snapshot, exp_free, exp_ans)
+        # The lines-per-seat bound is on all lines in flight, not on one decision's calls: a list
+        # whose people stop answering before the ring timeout reads as a hit rate near zero, and
+        # each decision would otherwise add another 40 lines per seat (60,000 lines ringing for
+        # 101 seats within a minute, found by the cap hunt).
+        line_room = int(self.max_lines_per_seat * seats) - snapshot.lines_in_flight
+        if line_room <= 0:
+            return PacingDecision(
+                calls=0,
+                threshold=snapshot.threshold,
+                expected_free=exp_free,
+                expected_answers=exp_ans,
+                policy=self.name,
+            )
+        kmax = min(kmax, line_room)
         fractions, share = m.fractions, 1.0
         if snapshot.trim_from is not None:
             # (horizons ascend: the early ones are a prefix, sliced without copies)

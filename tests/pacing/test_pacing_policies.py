@@ -142,3 +142,30 @@ def test_a_ring_trim_past_every_horizon_changes_nothing() -> None:
     plain = _snap(0, [100.0] * 10, [3.0, 6.0], 0.01)
     late = replace(plain, trim_from=float(MODEL.horizons.max()) + 1.0)
     assert p.decide(late, 0) == p.decide(plain, 0)
+
+
+def test_lines_per_seat_bound_all_lines_in_flight_not_one_decision() -> None:
+    # A list whose people have stopped answering before the ring timeout reads as a hit rate
+    # near zero: every decision finds new calls all but riskless. Decision after decision, the
+    # lines ringing must still stop at max_lines_per_seat per seat (it was per decision: the cap
+    # hunt saw 60,000 lines ringing for 101 seats).
+    dead = _model(hit=0.0005, dials=3000, seed=1)
+    policy = PredictivePolicy(max_lines_per_seat=10.0)
+    ringing: list[float] = []
+    for step in range(8):
+        snap = PacingSnapshot(
+            idle_seats=2,
+            talk_elapsed=np.array([30.0, 60.0, 90.0]),
+            wrapup_elapsed=np.zeros(0),
+            ring_ages=np.array(ringing, dtype=float),
+            waiting_answers=0,
+            model=dead,
+            threshold=0.01,
+        )
+        d = policy.decide(snap, float(step))
+        assert snap.lines_in_flight + d.calls <= 10 * 5
+        if step == 0:
+            assert d.calls == 50  # the bound binds: without it the first decision alone places more
+        ringing = [a + 1.0 for a in ringing] + [0.0] * d.calls
+    assert len(ringing) == 50
+    assert d.calls == 0 and d.threshold == 0.01 and d.policy == "predictive"
