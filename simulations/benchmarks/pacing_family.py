@@ -14,9 +14,11 @@ Writes a markdown table to the "pacing" section of docs/benchmarks.md (between m
 to docs/img/ when ``--write-docs`` is given; always prints the table. After a pacing change,
 ``--reuse-fixed simulations/benchmarks/results/family-2h-2seeds.json`` (with that run's
 ``--duration 2h --seeds 2``) re-runs predictive and adaptive alone, ``--verify-seeds 10``
-re-checks on new seeds every hindsight ratio that beat predictive, and ``--hindsight-seeds 10``
+re-checks on new seeds every hindsight ratio that beat predictive, ``--hindsight-seeds 10``
 (also on a ``--from-json`` file) searches those ratios again on ten seeds, predictive on the
-same ten.
+same ten, and ``--hindsight-check 100`` runs the ten-seed ratios that still beat predictive,
+and predictive, on a hundred seeds neither search saw, and searches there the largest ratio that
+keeps the cap on all hundred.
 """
 
 from __future__ import annotations
@@ -310,6 +312,16 @@ def main() -> None:
         "rows, saved back with --json)",
     )
     ap.add_argument(
+        "--hindsight-check",
+        type=int,
+        default=0,
+        metavar="N",
+        help="where a hindsight ratio of --hindsight-seeds still beat predictive, run both on\n"
+        "the N seeds after the search's, count the seeds on which each broke the cap, and\n"
+        "search the largest ratio that kept it on all N (with --from-json: on the saved\n"
+        "hindsight rows, saved back with --json)",
+    )
+    ap.add_argument(
         "--cap-check",
         default=None,
         metavar="SEEDS",
@@ -329,9 +341,15 @@ def main() -> None:
     ]
     if a.from_json:
         saved = json.loads(a.from_json.read_text())
-        if a.hindsight_seeds:
+        if a.hindsight_seeds or a.hindsight_check:
             with ProcessPoolExecutor(a.workers) as pool:
-                saved["hindsight"] = _hindsight(pool, saved["rows"], duration, a)
+                if a.hindsight_seeds:
+                    saved["hindsight"] = _hindsight(pool, saved["rows"], duration, a)
+                if a.hindsight_check:
+                    saved["hindsight"] = _hindsight_check(
+                        pool, saved["rows"], saved.get("hindsight", []), duration,
+                        a.hindsight_check, a.ratio_iters,
+                    )  # fmt: skip
             if a.json:
                 a.json.write_text(json.dumps(saved, indent=2))
         md = render(
@@ -390,6 +408,10 @@ def main() -> None:
             else []
         )
         searched = _hindsight(pool, rows, duration, a) if a.hindsight_seeds else []
+        if a.hindsight_check and searched:
+            searched = _hindsight_check(
+                pool, rows, searched, duration, a.hindsight_check, a.ratio_iters
+            )
     elapsed = time.perf_counter() - t0
     timing = None if a.skip_timing else shift_timing()
     costs = [] if a.skip_timing else [decision_cost(s) for s in (25, 100, 500)]
@@ -417,6 +439,56 @@ def _hindsight(
     seeds = list(range(1, a.hindsight_seeds + 1))
     n = len(beaten)
     return list(pool.map(hindsight, beaten, [duration] * n, [seeds] * n, [a.ratio_iters] * n))
+
+
+def hindsight_check(
+    searched: dict[str, Any], row: dict[str, Any], duration: float, seeds: list[int], iters: int
+) -> dict[str, Any]:
+    """A hindsight ratio that beat predictive, and predictive, on ``seeds`` the search never
+    saw: the share of campaigns on which each breaks the cap, and their occupancy there; and the
+    largest ratio that keeps the cap on all of ``seeds`` (the standard predictive is held to
+    there), by the same bisection."""
+    sc = family_scenario(row["seats"], row["hit"], row["talk"], row["collapse"], duration)
+    runs: dict[float, dict] = {}
+    ratio = runs[searched["best_ratio"]] = _run((sc, f"ratio:{searched['best_ratio']:.4f}", seeds))
+    safe_r, safe = best_ratio(sc, seeds, row["hit"], iters, True, runs)
+    pred = _run((sc, "predictive", seeds))
+    return searched | {
+        "check_seeds": f"{seeds[0]}-{seeds[-1]}",
+        "check_runs": len(seeds),
+        "check_ratio_occ": ratio["occ"],
+        "check_ratio_breaches": ratio["breaches"],
+        "check_safe_ratio": safe_r,
+        "check_safe_occ": safe["occ"],
+        "check_pred_occ": pred["occ"],
+        "check_pred_breaches": pred["breaches"],
+    }
+
+
+def _hindsight_check(
+    pool: ProcessPoolExecutor, rows: list[dict[str, Any]], searched: list[dict[str, Any]],
+    duration: float, runs: int, iters: int,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """:func:`hindsight_check` on every searched scenario where predictive trailed the ratio,
+    on the ``runs`` seeds after the search's; the others are returned as they were."""
+    by_name = {r["scenario"]: r for r in rows}
+    out = list(searched)
+    todo = [i for i, h in enumerate(searched) if h["pred_occ"] < h["ratio_occ"] - 1e-9]
+    for i in todo:
+        out[i] = {k: v for k, v in searched[i].items() if not k.startswith("check_")}
+    first = max((h["seeds"] for h in searched), default=0) + 1
+    seeds = list(range(first, first + runs))
+    done = pool.map(
+        hindsight_check,
+        [out[i] for i in todo],
+        [by_name[out[i]["scenario"]] for i in todo],
+        [duration] * len(todo),
+        [seeds] * len(todo),
+        [iters] * len(todo),
+    )
+    for i, h in zip(todo, done, strict=True):
+        out[i] = h
+    return out
 
 
 def render(
@@ -587,6 +659,31 @@ def render(
                 f"| {h['pred_occ'] - h['ratio_occ']:+.3f} |"
             )
         lines.append("")
+        checked = [h for h in searched if "check_runs" in h]
+        if checked:
+            runs, span = checked[0]["check_runs"], checked[0]["check_seeds"]
+            n = checked[0]["seeds"]
+            lines += [
+                f"Where that ratio still beat predictive, on {runs} seeds the search never saw "
+                f"(seeds {span}, `--hindsight-check {runs}`): how often a ratio chosen because it "
+                f"kept the cap on {n} seeds breaks it on the next campaign, and the largest ratio "
+                f"that keeps it on all {runs} (the same bisection; the standard predictive is "
+                "held to there).",
+                "",
+                f"| scenario | R ({n} seeds) | its occ. | its seeds over the cap "
+                f"| R kept on all {runs} | its occ. | predictive occ. | pred. seeds over the cap "
+                "| pred − R kept |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            ]
+            for h in checked:
+                lines.append(
+                    f"| {h['scenario']} | {h['best_ratio']:.2f} | {h['check_ratio_occ']:.3f} "
+                    f"| {h['check_ratio_breaches']}/{runs} | {h['check_safe_ratio']:.2f} "
+                    f"| {h['check_safe_occ']:.3f} | {h['check_pred_occ']:.3f} "
+                    f"| {h['check_pred_breaches']}/{runs} "
+                    f"| {h['check_pred_occ'] - h['check_safe_occ']:+.3f} |"
+                )
+            lines.append("")
     if timing:
         lines += [
             f"8-hour 100-seat shift (hit 0.25, talk 150 s): predictive {timing['wall']:.1f} s wall "

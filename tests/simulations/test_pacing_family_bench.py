@@ -127,3 +127,34 @@ def test_hindsight_from_saved_rows_is_saved_and_rendered(
     assert [h["scenario"] for h in searched] == ["s5-h0.25-t60"] and searched[0]["seeds"] == 2
     out = capsys.readouterr().out
     assert "hindsight search on 2 seeds" in out and "| s5-h0.25-t60 |" in out
+
+
+def test_hindsight_check_runs_the_trailing_ratios_on_seeds_the_search_never_saw(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    full, saved = _saved_run(tmp_path, monkeypatch, 0.999)
+    # two searched rows: one the ratio still beats (checked), one predictive beat (left alone);
+    # ratio 10 on a list answering at 60 % breaks the cap on every seed
+    beat = {"scenario": "s5-h0.25-t60", "seeds": 2, "best_ratio": 10.0, "ratio_occ": 0.999,
+            "pred_occ": 0.5, "pred_breaches": 0}  # fmt: skip
+    held = {**beat, "scenario": "other", "ratio_occ": 0.1}
+    saved["rows"][0]["hit"] = 0.6
+    saved["hindsight"] = [beat, held]
+    full.write_text(json.dumps(saved))
+    capsys.readouterr()
+    _main(monkeypatch, "--duration", "10m", "--from-json", str(full), "--hindsight-check", "2",
+          "--json", str(full))  # fmt: skip
+    checked, untouched = json.loads(full.read_text())["hindsight"]
+    assert untouched == held
+    assert checked["check_seeds"] == "3-4" and checked["check_runs"] == 2  # after seeds 1-2
+    assert checked["check_ratio_breaches"] == 2 and checked["check_pred_breaches"] == 0
+    # the largest ratio that kept the cap on both new seeds (by the bisection, 2 steps here)
+    assert 1.0 <= checked["check_safe_ratio"] < 10.0
+    safe = bench._run((sc := bench.family_scenario(5, 0.6, 60.0, False, 600.0),
+                       f"ratio:{checked['check_safe_ratio']:.4f}", [3, 4]))  # fmt: skip
+    assert safe["breaches"] == 0 and safe["occ"] == pytest.approx(checked["check_safe_occ"])
+    pred = bench._run((sc, "predictive", [3, 4]))
+    assert checked["check_pred_occ"] == pytest.approx(pred["occ"])
+    out = capsys.readouterr().out
+    assert "on 2 seeds the search never saw (seeds 3-4" in out and "| 2/2 | " in out
+    assert "R kept on all 2" in out
