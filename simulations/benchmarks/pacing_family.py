@@ -167,12 +167,17 @@ def _adaptive(sc: Scenario, seeds: list[int]) -> dict[str, Any]:
     }
 
 
-def verify(row: dict[str, Any], duration: float, seeds: list[int]) -> dict[str, Any]:
+def verify(
+    row: dict[str, Any], duration: float, seeds: list[int], runs: dict[float, dict] | None = None
+) -> dict[str, Any]:
     """Where the hindsight ratio beat predictive: both again on ``seeds`` (new ones), counting
     the seeds on which each broke the cap at some moment. A ratio picked because it happened to
-    keep the cap on the benchmark's few seeds is a bet, and this shows how often it loses."""
+    keep the cap on the benchmark's few seeds is a bet, and this shows how often it loses.
+    ``runs``, if given, keeps the ratio's run by R (the cache :func:`best_ratio` reads)."""
     sc = family_scenario(row["seats"], row["hit"], row["talk"], row["collapse"], duration)
     ratio = _run((sc, f"ratio:{row['best_ratio']:.4f}", seeds))
+    if runs is not None:
+        runs[row["best_ratio"]] = ratio
     pred = _run((sc, "predictive", seeds))
     return {
         "scenario": row["scenario"],
@@ -448,20 +453,19 @@ def hindsight_check(
     saw: the share of campaigns on which each breaks the cap, and their occupancy there; and the
     largest ratio that keeps the cap on all of ``seeds`` (the standard predictive is held to
     there), by the same bisection."""
-    sc = family_scenario(row["seats"], row["hit"], row["talk"], row["collapse"], duration)
     runs: dict[float, dict] = {}
-    ratio = runs[searched["best_ratio"]] = _run((sc, f"ratio:{searched['best_ratio']:.4f}", seeds))
+    v = verify({**row, "best_ratio": searched["best_ratio"]}, duration, seeds, runs)
+    sc = family_scenario(row["seats"], row["hit"], row["talk"], row["collapse"], duration)
     safe_r, safe = best_ratio(sc, seeds, row["hit"], iters, True, runs)
-    pred = _run((sc, "predictive", seeds))
     return searched | {
         "check_seeds": f"{seeds[0]}-{seeds[-1]}",
         "check_runs": len(seeds),
-        "check_ratio_occ": ratio["occ"],
-        "check_ratio_breaches": ratio["breaches"],
+        "check_ratio_occ": v["ratio_occ"],
+        "check_ratio_breaches": v["ratio_breaches"],
         "check_safe_ratio": safe_r,
         "check_safe_occ": safe["occ"],
-        "check_pred_occ": pred["occ"],
-        "check_pred_breaches": pred["breaches"],
+        "check_pred_occ": v["pred_occ"],
+        "check_pred_breaches": v["pred_breaches"],
     }
 
 
@@ -474,20 +478,18 @@ def _hindsight_check(
     by_name = {r["scenario"]: r for r in rows}
     out = list(searched)
     todo = [i for i, h in enumerate(searched) if h["pred_occ"] < h["ratio_occ"] - 1e-9]
-    for i in todo:
-        out[i] = {k: v for k, v in searched[i].items() if not k.startswith("check_")}
     first = max((h["seeds"] for h in searched), default=0) + 1
     seeds = list(range(first, first + runs))
     done = pool.map(
         hindsight_check,
-        [out[i] for i in todo],
-        [by_name[out[i]["scenario"]] for i in todo],
+        [searched[i] for i in todo],
+        [by_name[searched[i]["scenario"]] for i in todo],
         [duration] * len(todo),
         [seeds] * len(todo),
         [iters] * len(todo),
     )
     for i, h in zip(todo, done, strict=True):
-        out[i] = h
+        out[i] = h  # (every check_ field is set anew)
     return out
 
 

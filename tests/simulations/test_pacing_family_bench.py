@@ -150,8 +150,8 @@ def test_hindsight_check_runs_the_trailing_ratios_on_seeds_the_search_never_saw(
     assert checked["check_ratio_breaches"] == 2 and checked["check_pred_breaches"] == 0
     # the largest ratio that kept the cap on both new seeds (by the bisection, 2 steps here)
     assert 1.0 <= checked["check_safe_ratio"] < 10.0
-    safe = bench._run((sc := bench.family_scenario(5, 0.6, 60.0, False, 600.0),
-                       f"ratio:{checked['check_safe_ratio']:.4f}", [3, 4]))  # fmt: skip
+    sc = bench.family_scenario(5, 0.6, 60.0, False, 600.0)
+    safe = bench._run((sc, f"ratio:{checked['check_safe_ratio']:.4f}", [3, 4]))
     assert safe["breaches"] == 0 and safe["occ"] == pytest.approx(checked["check_safe_occ"])
     pred = bench._run((sc, "predictive", [3, 4]))
     assert checked["check_pred_occ"] == pytest.approx(pred["occ"])
