@@ -117,6 +117,8 @@ class CampaignWorker(SeatDriver, TrialKeeper, PreviewDialler, CallRecords):
         self._next_seat_sync = 0.0
         self._finished_calls = 0
         self._next_pacing_log = 0.0
+        self._breaker_trips_seen = 0
+        self._breaker_holding = False
         self.offers = {}
         self._next_offer_poll = 0.0
         self._next_offer_claim = 0.0
@@ -497,6 +499,21 @@ class CampaignWorker(SeatDriver, TrialKeeper, PreviewDialler, CallRecords):
 
     # ================================================================== metrics
 
+    def _export_breaker(self) -> None:
+        """The dial-failure breaker to metrics, and its changes to the log."""
+        breaker = self.runner.dial_breaker
+        new_trips = breaker.trips - self._breaker_trips_seen
+        self.metrics.dial_breaker(self.name, holding=breaker.holding, new_trips=new_trips)
+        if new_trips > 0:
+            log.warning(
+                "dial_breaker_open", campaign=self.name, trips=breaker.trips,
+                detail="most recent calls failed in the network; dialling held back",
+            )  # fmt: skip
+        elif self._breaker_holding and not breaker.holding:
+            log.info("dial_breaker_closed", campaign=self.name)
+        self._breaker_trips_seen = breaker.trips
+        self._breaker_holding = breaker.holding
+
     def _export_metrics(self, now: float) -> None:
         m, name = self.metrics, self.name
         if name not in m.campaigns:
@@ -511,6 +528,7 @@ class CampaignWorker(SeatDriver, TrialKeeper, PreviewDialler, CallRecords):
         d = self.runner.last_decision
         m.set_pacing(name, risk_threshold=d.threshold, free_seats=d.expected_free,
                      live_answers=d.expected_answers)  # fmt: skip
+        self._export_breaker()
         if time.monotonic() >= self._next_pacing_log:
             self._next_pacing_log = time.monotonic() + PACING_LOG_S
             board = self.runner.seats

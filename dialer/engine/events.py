@@ -76,6 +76,11 @@ class CallHungUp:
     cause_text: str = ""
 
 
+#: ``detail`` of a call the telephony adapter lost track of (its channel was gone when the AMI
+#: connection came back): how it ended is unknown.
+LOST_TRACK = "vanished while the AMI connection was down"
+
+
 @dataclass(frozen=True, slots=True)
 class OriginateFailed:
     """The call was never answered: busy, no answer, congestion, invalid number, or failure."""

@@ -34,7 +34,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from dialer.engine.calls import Call, CallOutcome, CallState
+from dialer.engine.dial_breaker import BreakerConfig, DialFailureBreaker, is_network_failure
 from dialer.engine.events import (
+    LOST_TRACK,
     AmdResult,
     AmdStatus,
     CallAnswered,
@@ -106,6 +108,9 @@ class RunnerConfig:
     trim_ringing_s: float | None = MIN_RING_S
     """Predictive: a call still ringing after this many seconds is hung up while no seat is free
     for it (see :mod:`pacing.trim`); None rings every call to ``ring_timeout_s``. At least 15."""
+    dial_breaker: BreakerConfig = field(default_factory=BreakerConfig)
+    """When to stop dialling because the network fails the calls (see
+    :mod:`dialer.engine.dial_breaker`)."""
     on_notsure: str = "seat"
     """AMD not sure: ``seat`` (treat as a person) or ``hangup`` (treat as a machine, hang up)."""
     on_machine: str | None = None
@@ -193,6 +198,8 @@ class AttemptRecord:
         return 0.0 if self.connected_at is None else self.ended_at - self.connected_at
 
 
+_NOT_A_DIAL = -1  # (a dial's outcome the hit rate skips: the network failed the call)
+
 _FAIL_OUTCOME = {
     FailReason.BUSY: (CallState.BUSY, CallOutcome.BUSY),
     FailReason.NO_ANSWER: (CallState.NO_ANSWER, CallOutcome.NO_ANSWER),
@@ -242,6 +249,7 @@ class CampaignRunner:
         self._thin = False  # the last snapshot was taken in the thin-budget mode
         self.thin_risk_spent = 0.0  # see THIN_RISK_TOTAL
         self.dialling_enabled = True
+        self.dial_breaker = DialFailureBreaker(cfg.dial_breaker)
         self._reserved: dict[str, str] = {}  # preview mode: call -> the seat it was placed for
         self._inbound: dict[str, str] = {}  # inbound (callback) calls given a seat: call -> seat
         self.ivr = IvrTally()
@@ -261,8 +269,14 @@ class CampaignRunner:
         self._lapse_requests(now)
         if not self.dialling_enabled:
             return 0
+        breaker_room = self.dial_breaker.room(now)
+        if breaker_room == 0:
+            self.last_decision = PacingDecision(calls=0, policy="dial-failure breaker")
+            return 0
         snapshot = self.snapshot(now)
         decision = self.policy.decide(snapshot, now)
+        if breaker_room is not None and decision.calls > breaker_room:
+            decision = replace(decision, calls=breaker_room)
         self.last_decision = decision
         if self._thin and decision.calls:
             # Each call beyond one per idle seat carries at most the last one's risk.
@@ -348,6 +362,7 @@ class CampaignRunner:
         self._ringing[call_id] = now
         self._outcomes[call_id] = None
         self._placed_at[call_id] = now
+        self.dial_breaker.placed(call_id, now)
         times = self._dial_times
         if times and now < times[-1]:
             self._dial_times_sorted = False
@@ -776,6 +791,7 @@ class CampaignRunner:
                     return self._trim_race(cid, now)
                 if call is None or call.state not in (CallState.PLACED, CallState.RINGING):
                     return []
+                self.dial_breaker.observe(cid, now, network_failure=False)
                 if self.config.amd:
                     call.move(CallState.ANSWERED, now)
                     return []
@@ -794,7 +810,7 @@ class CampaignRunner:
                 return self._customer_gone(cid, now, 16)
             case CallHungUp(call_id=cid, cause=cause):
                 return self._customer_gone(cid, now, cause)
-            case OriginateFailed(call_id=cid, reason=reason, cause=cause):
+            case OriginateFailed(call_id=cid, reason=reason, cause=cause, detail=detail):
                 call = self._active(cid)
                 if call is None:
                     return []
@@ -804,8 +820,8 @@ class CampaignRunner:
                 self._ringing.pop(cid, None)
                 call.cause = cause
                 call.move(state, now)
-                self.estimators.fail_delay.observe(now - call.placed_at)
-                self._resolved(cid, OutcomeRates.OTHER)
+                lost = detail == LOST_TRACK
+                self._unanswered(call, now, is_network_failure(reason, cause), judged=not lost)
                 self._finish(call, outcome)
                 return []
             case SeatPhoneUp(seat_id=seat_id):
@@ -1012,10 +1028,26 @@ class CampaignRunner:
         if call.state in (CallState.PLACED, CallState.RINGING):
             self._ringing.pop(cid, None)
             call.move(CallState.FAILED, now)
-            self.estimators.fail_delay.observe(now - call.placed_at)
-            self._resolved(cid, OutcomeRates.OTHER)
+            self._unanswered(call, now, is_network_failure(FailReason.FAILED, cause),
+                             judged=cause != 0)  # fmt: skip
             self._finish(call, CallOutcome.FAILED)
         return []
+
+    def _unanswered(
+        self, call: Call, now: float, network_failure: bool, *, judged: bool = True
+    ) -> None:
+        """An unanswered call's end, for the breaker and the estimates. A call the network
+        failed is not a dial of the list: counted as one it would pull the hit rate down (and
+        its instant end the failure delays), and a trunk outage would read as a list nobody
+        answers, which predictive pacing meets with up to 40 lines per seat. ``judged``: False
+        for a call whose end is not known (the adapter lost track of it): neither."""
+        if judged:
+            self.dial_breaker.observe(call.call_id, now, network_failure)
+        if network_failure or not judged:
+            self._resolved(call.call_id, _NOT_A_DIAL)
+        else:
+            self.estimators.fail_delay.observe(now - call.placed_at)
+            self._resolved(call.call_id, OutcomeRates.OTHER)
 
     def _resolved(self, call_id: str, outcome: int | tuple[float, float]) -> None:
         """Note a dial's outcome; feed the rate estimate every outcome whose elders are known."""
@@ -1036,6 +1068,8 @@ class CampaignRunner:
                 known = OutcomeRates.OTHER
             del outcomes[first]
             placed = self._placed_at.pop(first)
+            if known == _NOT_A_DIAL:
+                continue
             if isinstance(known, tuple):
                 rates.observe_mixed(*known, placed)
             else:
@@ -1046,6 +1080,7 @@ class CampaignRunner:
         self._ledger.append(entry)
 
     def _finish(self, call: Call, outcome: CallOutcome) -> None:
+        self.dial_breaker.forget(call.call_id)
         if self._reserved:
             self._release_reserved(call)
         if call.call_id in self._outcomes and self._outcomes[call.call_id] is None:

@@ -183,6 +183,19 @@ class DialerMetrics:
             ["campaign"],
             registry=r,
         )
+        self.dial_breaker_open = Gauge(
+            "dialer_dial_breaker_open",
+            "1 while the dial-failure breaker holds the campaign's dialling back (most recent "
+            "calls failed in the network: congestion, channel unavailable), else 0.",
+            ["campaign"],
+            registry=r,
+        )
+        self.dial_breaker_trips = Counter(
+            "dialer_dial_breaker_trips_total",
+            "Times the dial-failure breaker stopped the campaign's dialling.",
+            ["campaign"],
+            registry=r,
+        )
         self.answer_to_seat = Histogram(
             "dialer_answer_to_seat_seconds",
             "Time from a live answer to the customer entering a seat's bridge.",
@@ -267,6 +280,8 @@ class DialerMetrics:
         self.pacing_threshold.labels(campaign=campaign)
         self.dials_placed.labels(campaign=campaign)
         self.ring_trims.labels(campaign=campaign)
+        self.dial_breaker_open.labels(campaign=campaign)
+        self.dial_breaker_trips.labels(campaign=campaign)
         self.answer_to_seat.labels(campaign=campaign)
         self.abandon_cap.labels(campaign=campaign).set(abandon_cap)
 
@@ -278,7 +293,7 @@ class DialerMetrics:
         per_campaign = (
             self.live_answers, self.abandons, self.abandon_rate_window, self.abandon_cap,
             self.lines_in_flight, self.pacing_threshold, self.dials_placed, self.answer_to_seat,
-            self.ring_trims,
+            self.ring_trims, self.dial_breaker_open, self.dial_breaker_trips,
         )  # fmt: skip
         for metric in per_campaign:
             metric.remove(campaign)
@@ -329,6 +344,13 @@ class DialerMetrics:
     def ring_trimmed(self, campaign: str, calls: int = 1) -> None:
         """Ringing calls were hung up for want of a free seat (see :mod:`pacing.trim`)."""
         self.ring_trims.labels(campaign=self._campaign(campaign)).inc(calls)
+
+    def dial_breaker(self, campaign: str, *, holding: bool, new_trips: int = 0) -> None:
+        """The dial-failure breaker's state, and the trips since the last call."""
+        campaign = self._campaign(campaign)
+        self.dial_breaker_open.labels(campaign=campaign).set(1 if holding else 0)
+        if new_trips > 0:
+            self.dial_breaker_trips.labels(campaign=campaign).inc(new_trips)
 
     def call_ended(self, campaign: str, outcome: str) -> None:
         """A call's final outcome is known; unknown outcomes count as ``other``."""

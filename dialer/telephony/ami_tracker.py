@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from dialer.engine.events import (
+    LOST_TRACK,
     AmdResult,
     AmdStatus,
     CallAnswered,
@@ -40,7 +41,7 @@ from dialer.engine.events import (
 from dialer.telephony.base import LiveChannel, TelephonyEvent
 
 SEAT_BRIDGE_PREFIX = "dialer-seat-"
-VANISHED = "vanished while the AMI connection was down"
+VANISHED = LOST_TRACK
 
 #: The cause to report when Asterisk gave only an OriginateResponse reason.
 REASON_CAUSE = {5: 17, 3: 19, 8: 34, 1: 16}

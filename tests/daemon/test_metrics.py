@@ -45,6 +45,17 @@ def test_series_are_precreated_at_zero(metrics: DialerMetrics) -> None:
     assert seen[("dialer_ami_connected", (("server", "pbx-1"),))] == 0
     assert seen[("dialer_answer_to_seat_seconds_count", (("campaign", "demo"),))] == 0
     assert seen[("dialer_ring_trims_total", (("campaign", "demo"),))] == 0
+    assert seen[("dialer_dial_breaker_open", (("campaign", "demo"),))] == 0
+    assert seen[("dialer_dial_breaker_trips_total", (("campaign", "demo"),))] == 0
+
+
+def test_dial_breaker_state_and_trips(metrics: DialerMetrics) -> None:
+    metrics.dial_breaker("demo", holding=True, new_trips=1)
+    assert value(metrics, "dialer_dial_breaker_open", campaign="demo") == 1
+    metrics.dial_breaker("demo", holding=True)
+    metrics.dial_breaker("demo", holding=False, new_trips=0)
+    assert value(metrics, "dialer_dial_breaker_open", campaign="demo") == 0
+    assert value(metrics, "dialer_dial_breaker_trips_total", campaign="demo") == 1
 
 
 def test_no_created_series(metrics: DialerMetrics) -> None:
