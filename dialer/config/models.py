@@ -94,6 +94,8 @@ class AsteriskServer(Section):
     secret: SecretStr | None = None
     secret_env: str | None = None
     max_channels: int = Field(default=200, ge=1)
+    max_calls_per_second: float | None = Field(default=None, gt=0, le=1000)
+    """New calls a second the trunk accepts (the carrier's CPS limit); none: no limit."""
     dial_string: str = "Local/{digits}@sim-customers"
     """How a lead's number is dialled: ``{e164}`` (+1555...), ``{digits}`` (1555...) or
     ``{national}`` are replaced, e.g. ``PJSIP/{e164}@trunk``."""

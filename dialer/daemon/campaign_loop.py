@@ -79,6 +79,7 @@ def ami_configs(config: DialerConfig) -> list[AmiServerConfig]:
             username=server.username,
             secret=server.resolve_secret().get_secret_value(),
             max_channels=server.max_channels,
+            max_calls_per_second=server.max_calls_per_second,
             ping_interval_s=2.0,
             ping_timeout_s=2.0,
             reconnect_min_s=0.2,

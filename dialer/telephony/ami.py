@@ -16,6 +16,7 @@ import contextlib
 import logging
 import random
 import re
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -39,6 +40,7 @@ from dialer.telephony.base import (
     TelephonyError,
     TelephonyEvent,
 )
+from dialer.telephony.call_rate import CallRateLimit
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,8 @@ class AmiServerConfig:
     username: str
     secret: str = field(repr=False)
     max_channels: int = 200
+    #: New calls a second the trunk accepts (None: no limit; see :mod:`dialer.telephony.call_rate`).
+    max_calls_per_second: float | None = None
     #: ``{e164}`` (or ``{number}``) is the number as given, ``{digits}`` its digits only,
     #: ``{national}`` its national significant number (same placeholders as campaigns.yaml).
     dial_string_template: str = "Local/{digits}@sim-customers"
@@ -168,6 +172,8 @@ class AmiTelephony:
         self._first_login: asyncio.Future[None] | None = None
         self._ever_connected = False
         self._down_reported = False
+        rate = config.max_calls_per_second
+        self._call_rate = CallRateLimit(rate) if rate is not None else None
 
     # ----------------------------------------------------------------- state
 
@@ -186,7 +192,10 @@ class AmiTelephony:
         """How many more calls this server may carry now (0 when disconnected)."""
         if not self._connected:
             return 0
-        return max(0, self.config.max_channels - len(self.tracker))
+        room = max(0, self.config.max_channels - len(self.tracker))
+        if self._call_rate is not None:
+            room = min(room, self._call_rate.available(time.monotonic()))
+        return room
 
     def _emit(self, event: TelephonyEvent) -> None:
         self._sink(event)
@@ -480,6 +489,12 @@ class AmiTelephony:
         if self.tracker.was_used(call_id):
             raise TelephonyError(f"call id {call_id!r} was already used: never dial twice")
         channel = dial_string or dial_string_for(self.config.dial_string_template, number)
+        if self._call_rate is not None and self._connected:
+            # (the daemon asks for no more calls than free_capacity, which counts the tokens: a
+            # wait happens only when campaigns sharing the trunk raced for the same tokens)
+            wait = self._call_rate.take(time.monotonic())
+            if wait > 0:
+                await asyncio.sleep(wait)
         loop = asyncio.get_running_loop()
         self.tracker.expect_call(
             call_id, deadline=loop.time() + timeout_s + self.config.originate_grace_s

@@ -271,3 +271,20 @@ def test_cross_section_checks_also_guard_direct_construction() -> None:
         DialerConfig.model_validate(
             {"campaigns": {"x": {"caller_id": {"pool": "nope"}, "seats": []}}}
         )
+
+
+def test_calls_per_second_of_a_server() -> None:
+    text = GOOD.replace(
+        "    username: dialer\n", "    username: dialer\n    max_calls_per_second: 12.5\n"
+    )
+    assert load_config_text(text, "c.yaml").asterisk[0].max_calls_per_second == 12.5
+    assert load_config_text(GOOD, "c.yaml").asterisk[0].max_calls_per_second is None
+    text = GOOD.replace(
+        "    username: dialer\n", "    username: dialer\n    max_calls_per_second: 0\n"
+    )
+    problem = only_problem(text)
+    assert (problem.file, problem.line, problem.field) == (
+        "c.yaml",
+        4,
+        "asterisk[0].max_calls_per_second",
+    )
