@@ -223,6 +223,33 @@ class PacingConfig(Section):
     callbacks may need more, at a steep price in occupancy on low hit rates."""
 
 
+class DialBreakerConfig(Section):
+    """Stop dialling while the network fails the calls (a trunk down or full: congestion,
+    channel unavailable), so a dead trunk does not spend an attempt of every lead; see
+    ``dialer/engine/dial_breaker.py``. Busy, no answer and invalid numbers never trip it."""
+
+    enabled: bool = True
+    min_failures: int = Field(default=10, ge=1, le=10_000)
+    """Network failures within ``window_s`` that open it ..."""
+    failure_share: float = Field(default=0.5, gt=0.0, le=1.0)
+    """... when they are at least this share of the dials resolved there."""
+    window_s: Duration = Field(default=30.0, gt=0.0, le=3600.0)
+    cooldown_s: Duration = Field(default=30.0, gt=0.0, le=3600.0)
+    """No new call for this long; then ``probes`` calls test the network."""
+    max_cooldown_s: Duration = Field(default=300.0, gt=0.0, le=86400.0)
+    """While the probes fail too, each cool-down doubles up to this."""
+    probes: int = Field(default=2, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _cooldowns(self) -> DialBreakerConfig:
+        if self.max_cooldown_s < self.cooldown_s:
+            raise ValueError(
+                f"max_cooldown_s ({self.max_cooldown_s:g} s) must be at least cooldown_s "
+                f"({self.cooldown_s:g} s)"
+            )
+        return self
+
+
 class AbandonConfig(Section):
     """The abandon cap: abandons / live answers over a rolling window (UK 24h, US 30d)."""
 
@@ -443,6 +470,7 @@ class CampaignConfig(Section):
     name: str = ""
     dial_mode: DialMode = "predictive"
     pacing: PacingConfig = PacingConfig()
+    dial_breaker: DialBreakerConfig = DialBreakerConfig()
     abandon: AbandonConfig = AbandonConfig()
     calling_hours: CallingHours = CallingHours()
     retry: RetryRules = RetryRules()

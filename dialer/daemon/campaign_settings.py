@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from dialer.config import AmdConfig, CampaignConfig, DialerConfig
+from dialer.engine.dial_breaker import BreakerConfig
 from dialer.engine.robot import ROBOT_MODE
 from dialer.engine.runner import RunnerConfig
 from dialer.engine.wrapup import WrapupRule
@@ -61,7 +62,18 @@ def runner_config(campaign: CampaignConfig) -> RunnerConfig:
         answer_horizon_s=campaign.pacing.answer_horizon_s,
         hit_jump=campaign.pacing.hit_jump_allowance,
         trim_ringing_s=campaign.min_ring_s if campaign.pacing.trim_ringing else None,
+        dial_breaker=dial_breaker(campaign),
     )
+
+
+def dial_breaker(campaign: CampaignConfig) -> BreakerConfig:
+    """The campaign's dial-failure breaker settings, for the runner."""
+    b = campaign.dial_breaker
+    return BreakerConfig(
+        enabled=b.enabled, window_s=b.window_s, min_failures=b.min_failures,
+        failure_share=b.failure_share, cooldown_s=b.cooldown_s, max_cooldown_s=b.max_cooldown_s,
+        probes=b.probes,
+    )  # fmt: skip
 
 
 def amd_arguments(amd: AmdConfig) -> str:

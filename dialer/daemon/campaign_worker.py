@@ -154,6 +154,8 @@ class CampaignWorker(SeatDriver, TrialKeeper, PreviewDialler, CallRecords):
         self.runner.config = new_runner
         if new_runner.mode != old.mode:
             self.runner.policy = self.runner.policy_for(new_runner.mode)
+        if new_runner.dial_breaker != old.dial_breaker:
+            self.runner.dial_breaker.reconfigure(new_runner.dial_breaker)
         self.wrapup.rule = wrapup_rule(campaign, timed_override())
         self.pool = replace(self.pool, settings=campaign.caller_id)
         known = {s.number for s in self.pool.numbers}

@@ -45,6 +45,7 @@ def is_network_failure(reason: FailReason, cause: int) -> bool:
 class BreakerConfig:
     """When the breaker opens and how it comes back (see the module docstring)."""
 
+    enabled: bool = True
     window_s: float = 30.0
     min_failures: int = 10
     failure_share: float = 0.5
@@ -92,7 +93,7 @@ class DialFailureBreaker:
 
     def room(self, now: float) -> int | None:
         """New calls allowed now: None for no limit, else how many (0 while open)."""
-        if self.state is BreakerState.CLOSED:
+        if self.state is BreakerState.CLOSED or not self.config.enabled:
             return None
         if self.state is BreakerState.OPEN:
             if now < self._until:
@@ -103,6 +104,8 @@ class DialFailureBreaker:
 
     def placed(self, call_id: str, now: float) -> None:
         """A call was placed (while probing it is one of the probes)."""
+        if not self.config.enabled:
+            return
         probe = self.state is BreakerState.PROBING
         self._pending[call_id] = probe
         self._probes_placed += probe
@@ -140,6 +143,14 @@ class DialFailureBreaker:
             self.trips += 1
             self.opened_at = now
             self._open(now, cfg.cooldown_s)
+
+    def reconfigure(self, config: BreakerConfig) -> None:
+        """New settings (a configuration reload): they apply from the next dial; switched off,
+        it lets the dialling go at once."""
+        self.config = config
+        if not config.enabled:
+            self._close()
+            self._pending.clear()
 
     @property
     def holding(self) -> bool:

@@ -288,3 +288,23 @@ def test_calls_per_second_of_a_server() -> None:
         4,
         "asterisk[0].max_calls_per_second",
     )
+
+
+def test_dial_breaker_settings_and_their_errors() -> None:
+    base = load_config_text(GOOD, "c.yaml").campaigns["demo"].dial_breaker
+    assert (base.enabled, base.min_failures, base.cooldown_s, base.max_cooldown_s) == (
+        True,
+        10,
+        30.0,
+        300.0,
+    )
+    text = GOOD + "    dial_breaker:\n      min_failures: 20\n      cooldown_s: 1m\n"
+    got = load_config_text(text, "c.yaml").campaigns["demo"].dial_breaker
+    assert (got.min_failures, got.cooldown_s) == (20, 60.0)
+    problem = only_problem(GOOD + "    dial_breaker:\n      failure_share: 1.5\n")
+    assert (problem.line, problem.field) == (22, "campaigns.demo.dial_breaker.failure_share")
+    problem = only_problem(
+        GOOD + "    dial_breaker:\n      cooldown_s: 10m\n      max_cooldown_s: 5m\n"
+    )
+    assert problem.field == "campaigns.demo.dial_breaker"
+    assert "max_cooldown_s (300 s) must be at least cooldown_s (600 s)" in problem.message

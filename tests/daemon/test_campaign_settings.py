@@ -40,6 +40,7 @@ campaigns:
     servers: [b]
     caller_id: {pool: pool}
     pacing: {progressive_ratio: 1.5}
+    dial_breaker: {min_failures: 25, failure_share: 0.8, cooldown_s: 1m, probes: 3}
     amd: {enabled: false}
   look:
     dial_mode: preview
@@ -65,6 +66,14 @@ def test_runner_config_carries_the_campaign_settings(config: DialerConfig) -> No
     assert pred.budget.cap == pytest.approx(0.02)
     assert pred.budget.window_s == 86400
     assert runner_config(config.campaigns["prog"]).mode == "ratio:1.5"
+    breaker = runner_config(config.campaigns["prog"]).dial_breaker
+    assert (breaker.enabled, breaker.min_failures, breaker.failure_share) == (True, 25, 0.8)
+    assert (breaker.window_s, breaker.cooldown_s, breaker.max_cooldown_s, breaker.probes) == (
+        30.0,
+        60.0,
+        300.0,
+        3,
+    )
 
 
 def test_preview_runs_and_an_unknown_dial_mode_is_named(config: DialerConfig) -> None:

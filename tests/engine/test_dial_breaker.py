@@ -227,3 +227,28 @@ def test_calls_the_adapter_lost_track_of_neither_trip_it_nor_count_as_dials() ->
         r.on_event(OriginateFailed(cid, FailReason.FAILED, 0, LOST_TRACK), 1.0)
     assert r.dial_breaker.trips == 0
     assert rates.observations == before
+
+
+def test_a_disabled_breaker_never_holds_the_dialling_back() -> None:
+    priors = Priors(hit=0.2, machine=0.0, strength=200.0)
+    off = BreakerConfig(enabled=False)
+    r = CampaignRunner(RunnerConfig(mode="progressive", priors=priors, dial_breaker=off))
+    for i in range(5):
+        r.seat_login(f"s{i}", 0.0)
+    assert _outage(r, 60.0, FailReason.CONGESTION, 34) == 300  # a call per idle seat per second
+    assert r.dial_breaker.trips == 0 and not r.dial_breaker.holding
+
+
+def test_switched_off_by_a_reload_it_lets_the_dialling_go_at_once() -> None:
+    b = DialFailureBreaker(BreakerConfig(min_failures=3))
+    for _ in range(3):
+        _dial(b, 0.0, True)
+    assert b.room(1.0) == 0
+    b.reconfigure(BreakerConfig(enabled=False))
+    assert b.room(1.0) is None and not b.holding
+    b.reconfigure(BreakerConfig(min_failures=3))  # and back on: it starts afresh
+    for _ in range(2):
+        _dial(b, 2.0, True)
+    assert b.room(2.0) is None
+    _dial(b, 2.0, True)
+    assert b.room(2.0) == 0
