@@ -501,20 +501,21 @@ class CampaignWorker(SeatDriver, TrialKeeper, PreviewDialler, CallRecords):
 
     # ================================================================== metrics
 
-    def _export_breaker(self) -> None:
+    def _export_breaker(self, now: float) -> None:
         """The dial-failure breaker to metrics, and its changes to the log."""
         breaker = self.runner.dial_breaker
         new_trips = breaker.trips - self._breaker_trips_seen
-        self.metrics.dial_breaker(self.name, holding=breaker.holding, new_trips=new_trips)
+        holding = breaker.holding(now)
+        self.metrics.dial_breaker(self.name, holding=holding, new_trips=new_trips)
         if new_trips > 0:
             log.warning(
                 "dial_breaker_open", campaign=self.name, trips=breaker.trips,
                 detail="most recent calls failed in the network; dialling held back",
             )  # fmt: skip
-        elif self._breaker_holding and not breaker.holding:
+        elif self._breaker_holding and not holding:
             log.info("dial_breaker_closed", campaign=self.name)
         self._breaker_trips_seen = breaker.trips
-        self._breaker_holding = breaker.holding
+        self._breaker_holding = holding
 
     def _export_metrics(self, now: float) -> None:
         m, name = self.metrics, self.name
@@ -530,7 +531,7 @@ class CampaignWorker(SeatDriver, TrialKeeper, PreviewDialler, CallRecords):
         d = self.runner.last_decision
         m.set_pacing(name, risk_threshold=d.threshold, free_seats=d.expected_free,
                      live_answers=d.expected_answers)  # fmt: skip
-        self._export_breaker()
+        self._export_breaker(now)
         if time.monotonic() >= self._next_pacing_log:
             self._next_pacing_log = time.monotonic() + PACING_LOG_S
             board = self.runner.seats

@@ -26,10 +26,12 @@ from enum import StrEnum
 from dialer.engine.events import FailReason
 
 #: Q.850 causes of a failed call that are the network's (or this system's) doing, not the
-#: called party's: no cause at all (the Originate was refused, no line was free, the call
-#: vanished), destination out of order, network out of order, temporary failure, resources
-#: unavailable, facility not implemented, service not available. (Congestion has its own reason.)
-NETWORK_CAUSES = frozenset({0, 27, 38, 41, 42, 47, 63, 66, 69, 79})
+#: called party's: no cause at all (the Originate was refused or not sent, no line was free),
+#: no circuit (34), network out of order (38), temporary failure (41), switching equipment
+#: congestion (42), requested circuit unavailable (44), resources unavailable (47, 58), channel
+#: type not implemented (66). Causes some carriers give per number (27 destination out of
+#: order, 63 / 79 service not available) are left out: a poor list must not trip the breaker.
+NETWORK_CAUSES = frozenset({0, 34, 38, 41, 42, 44, 47, 58, 66})
 
 
 def is_network_failure(reason: FailReason, cause: int) -> bool:
@@ -100,6 +102,10 @@ class DialFailureBreaker:
                 return 0
             self.state = BreakerState.PROBING
             self._probes_placed = self._probes_failed = 0
+        if self._probes_failed >= self.config.probes:
+            # (fewer probes since a reload than have failed already)
+            self._open(now, self._cooldown * 2.0)
+            return 0
         return max(0, self.config.probes - self._probes_placed)
 
     def placed(self, call_id: str, now: float) -> None:
@@ -152,10 +158,13 @@ class DialFailureBreaker:
             self._close()
             self._pending.clear()
 
-    @property
-    def holding(self) -> bool:
-        """Open or probing: dialling is held back."""
-        return self.state is not BreakerState.CLOSED
+    def holding(self, now: float) -> bool:
+        """Dialling is held back: open with its cool-down running, or probing. (An open breaker
+        whose cool-down is over but that no dial step has asked since, as in a paused campaign,
+        holds nothing back.)"""
+        if self.state is BreakerState.OPEN:
+            return now < self._until
+        return self.state is BreakerState.PROBING
 
     def _open(self, now: float, cooldown: float) -> None:
         self._cooldown = min(cooldown, self.config.max_cooldown_s)

@@ -271,7 +271,10 @@ class CampaignRunner:
             return 0
         breaker_room = self.dial_breaker.room(now)
         if breaker_room == 0:
-            self.last_decision = PacingDecision(calls=0, policy="dial-failure breaker")
+            # (the threshold is kept: the next decision's risk in flight reads it)
+            held = PacingDecision(calls=0, threshold=self.last_decision.threshold,
+                                  policy="dial-failure breaker")  # fmt: skip
+            self.last_decision = held
             return 0
         snapshot = self.snapshot(now)
         decision = self.policy.decide(snapshot, now)
@@ -737,6 +740,9 @@ class CampaignRunner:
             originate = self.call_placed(call_id, lead_id, number, caller_id, now)
         finally:
             self._requests = requests
+        # (the agent dials it, not the pacing: the breaker, which only holds back dial_demand,
+        # does not judge the network by it)
+        self.dial_breaker.forget(call_id)
         self.seats.move(seat_id, SeatState.RESERVED, now)
         seat.call_id = call_id
         self.calls[call_id].seat_id = seat_id

@@ -190,12 +190,18 @@ class AmiTelephony:
     @property
     def free_capacity(self) -> int:
         """How many more calls this server may carry now (0 when disconnected)."""
-        if not self._connected:
-            return 0
-        room = max(0, self.config.max_channels - len(self.tracker))
-        if self._call_rate is not None:
+        room = self.free_channels
+        if room and self._call_rate is not None:
             room = min(room, self._call_rate.available(time.monotonic()))
         return room
+
+    @property
+    def free_channels(self) -> int:
+        """Channels free now (0 when disconnected), whatever the calls-per-second limit: a call
+        sent beyond the limit waits in :meth:`originate` for its turn."""
+        if not self._connected:
+            return 0
+        return max(0, self.config.max_channels - len(self.tracker))
 
     def _emit(self, event: TelephonyEvent) -> None:
         self._sink(event)
@@ -489,16 +495,17 @@ class AmiTelephony:
         if self.tracker.was_used(call_id):
             raise TelephonyError(f"call id {call_id!r} was already used: never dial twice")
         channel = dial_string or dial_string_for(self.config.dial_string_template, number)
+        loop = asyncio.get_running_loop()
+        wait = 0.0
         if self._call_rate is not None and self._connected:
             # (the daemon asks for no more calls than free_capacity, which counts the tokens: a
-            # wait happens only when campaigns sharing the trunk raced for the same tokens)
+            # call waits here when campaigns sharing the trunk raced for the same tokens)
             wait = self._call_rate.take(time.monotonic())
-            if wait > 0:
-                await asyncio.sleep(wait)
-        loop = asyncio.get_running_loop()
         self.tracker.expect_call(
-            call_id, deadline=loop.time() + timeout_s + self.config.originate_grace_s
+            call_id, deadline=loop.time() + wait + timeout_s + self.config.originate_grace_s
         )
+        if wait > 0:
+            await asyncio.sleep(wait)
         if not self._connected:
             self._emit_all(
                 self.tracker.originate_not_sent(call_id, f"server {self.name!r} not connected")

@@ -32,7 +32,7 @@ class CallRateLimit:
     def available(self, now: float) -> int:
         """Calls that may start now without waiting."""
         self._refill(now)
-        return int(self._tokens + 1e-9)
+        return max(0, int(self._tokens + 1e-9))
 
     def take(self, now: float) -> float:
         """Take one call's token; returns how long the call must wait for it (0: go now)."""

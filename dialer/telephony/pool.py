@@ -80,9 +80,11 @@ class TelephonyPool:
             chosen = self.servers.get(server)
             if chosen is None:
                 raise TelephonyError(f"unknown Asterisk server {server!r}")
-            return chosen if chosen.free_capacity > 0 else None
-        best = max(self.servers.values(), key=lambda s: s.free_capacity)
-        return best if best.free_capacity > 0 else None
+            return chosen if chosen.free_channels > 0 else None
+        # (by channels, not by calls per second: a call over a server's rate waits its turn
+        # there rather than failing a lead that had its line)
+        best = max(self.servers.values(), key=lambda s: (s.free_capacity, s.free_channels))
+        return best if best.free_channels > 0 else None
 
     async def originate(
         self,

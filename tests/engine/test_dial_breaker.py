@@ -47,7 +47,7 @@ def test_trips_on_enough_failures_that_are_most_of_the_dials() -> None:
     assert b.state is BreakerState.CLOSED and b.room(1.0) is None  # 9 < 10
     _dial(b, 1.0, True)
     assert b.state is BreakerState.OPEN and b.trips == 1
-    assert b.room(1.1) == 0 and b.holding
+    assert b.room(1.1) == 0 and b.holding(1.1)
 
 
 def test_does_not_trip_while_most_dials_get_through() -> None:
@@ -171,7 +171,7 @@ def test_a_dead_trunk_costs_a_handful_of_dials_not_the_list(mode: str) -> None:
     # 30, 60, 120, 240 s.
     assert r.dial_breaker.trips == 1
     assert dials <= 10 + 5 + 2 * 5, dials
-    assert r.dial_breaker.holding
+    assert r.dial_breaker.holding(600.0)
     assert r.last_decision.policy == "dial-failure breaker"
 
 
@@ -198,7 +198,7 @@ def test_a_busy_or_unanswered_list_never_trips_it() -> None:
             reason = FailReason.BUSY if k % 2 else FailReason.INVALID_NUMBER
             r.on_event(OriginateFailed(cid, reason, 17 if k % 2 else 1), now + 0.05)
         now += 1.0
-    assert r.dial_breaker.trips == 0 and not r.dial_breaker.holding
+    assert r.dial_breaker.trips == 0 and not r.dial_breaker.holding(1e9)
 
 
 def test_network_failures_do_not_count_as_dials_in_the_hit_rate() -> None:
@@ -236,7 +236,7 @@ def test_a_disabled_breaker_never_holds_the_dialling_back() -> None:
     for i in range(5):
         r.seat_login(f"s{i}", 0.0)
     assert _outage(r, 60.0, FailReason.CONGESTION, 34) == 300  # a call per idle seat per second
-    assert r.dial_breaker.trips == 0 and not r.dial_breaker.holding
+    assert r.dial_breaker.trips == 0 and not r.dial_breaker.holding(1e9)
 
 
 def test_switched_off_by_a_reload_it_lets_the_dialling_go_at_once() -> None:
@@ -245,10 +245,41 @@ def test_switched_off_by_a_reload_it_lets_the_dialling_go_at_once() -> None:
         _dial(b, 0.0, True)
     assert b.room(1.0) == 0
     b.reconfigure(BreakerConfig(enabled=False))
-    assert b.room(1.0) is None and not b.holding
+    assert b.room(1.0) is None and not b.holding(1.0)
     b.reconfigure(BreakerConfig(min_failures=3))  # and back on: it starts afresh
     for _ in range(2):
         _dial(b, 2.0, True)
     assert b.room(2.0) is None
     _dial(b, 2.0, True)
     assert b.room(2.0) == 0
+
+
+def test_fewer_probes_after_a_reload_than_have_failed_reopens_it() -> None:
+    b = DialFailureBreaker(BreakerConfig(min_failures=3, cooldown_s=30.0, probes=2))
+    for _ in range(3):
+        _dial(b, 0.0, True)
+    assert b.room(30.0) == 2
+    _dial(b, 30.0, True)  # one probe failed, one to go
+    b.reconfigure(BreakerConfig(min_failures=3, cooldown_s=30.0, probes=1))
+    assert b.room(30.0) == 0 and b.state is BreakerState.OPEN  # not stuck probing
+    assert b.room(90.0) == 1  # the doubled cool-down, then a probe
+
+
+def test_an_open_breaker_nobody_asks_holds_nothing_back_after_its_cooldown() -> None:
+    b = DialFailureBreaker(BreakerConfig(min_failures=3, cooldown_s=30.0))
+    for _ in range(3):
+        _dial(b, 0.0, True)
+    assert b.holding(29.0) and not b.holding(31.0)  # (a paused campaign: no dial step asks)
+
+
+def test_calls_an_agent_places_in_preview_mode_are_not_judged() -> None:
+    r = _runner("progressive", seats=1)
+    for i in range(20):
+        r.call_placed_for_seat(f"pv{i}", None, "+12125550100", "+12125550199", "s0", 0.0)
+        r.on_event(OriginateFailed(f"pv{i}", FailReason.CONGESTION, 34), 0.05)
+    assert r.dial_breaker.trips == 0 and not r.dial_breaker.holding(1.0)
+
+
+def test_a_congestion_hangup_while_ringing_counts_as_a_network_failure() -> None:
+    assert is_network_failure(FailReason.FAILED, 34)
+    assert not is_network_failure(FailReason.FAILED, 27)  # (some carriers: per number)

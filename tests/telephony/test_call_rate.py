@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from dialer.engine.events import CallRinging, FailReason, OriginateFailed
 from dialer.telephony.ami import AmiTelephony
 from dialer.telephony.call_rate import CallRateLimit
+from dialer.telephony.pool import TelephonyPool
 from dialer.telephony.sandbox import AmiCredentials
 from dialer.telephony.sim_numbers import SimBehaviour, sim_number
 from tests.telephony.conftest import ami_config
@@ -27,6 +29,9 @@ def test_a_burst_then_the_rate() -> None:
     assert limit.available(0.2) == 0  # (that token is spoken for)
     assert limit.available(0.6) == 2
     assert limit.available(60.0) == 5  # never more than the burst
+    for _ in range(8):
+        limit.take(60.0)
+    assert limit.available(60.0) == 0  # (three calls wait: never a negative count)
 
 
 def test_slow_rates_still_let_one_call_through() -> None:
@@ -95,3 +100,35 @@ async def test_the_server_spaces_originates_to_its_calls_per_second(
     assert len(rang) == 12 and rang[-1] - rang[0] >= 1.6, rang
     print(f"\n[calls per second] 12 Originates at 4/s: sent over {sent_in:.2f} s, "
           f"ringing over {rang[-1] - rang[0]:.2f} s")  # fmt: skip
+
+
+@pytest.mark.asterisk
+@pytest.mark.integration
+async def test_campaigns_racing_for_the_same_tokens_wait_rather_than_fail(
+    asterisk_credentials: AmiCredentials,
+) -> None:
+    # Two campaigns read free_capacity == 2 at once and both send their calls: the pool must not
+    # refuse the second pair (a failed attempt for each lead), the server spaces them instead.
+    pool = TelephonyPool([ami_config(asterisk_credentials, max_calls_per_second=2.0)])
+    await pool.start()
+    recorder = EventRecorder(pool.events())
+    try:
+        assert pool.free_capacity == 2
+        ids = [f"race-{uuid.uuid4().hex[:10]}" for _ in range(4)]
+        busy = sim_number(SimBehaviour.BUSY, 0, 0)
+
+        async def campaign(calls: list[str]) -> None:
+            for call_id in calls:
+                await pool.originate(call_id, busy, "+15550009999", 5)
+
+        t0 = time.monotonic()
+        await asyncio.gather(campaign(ids[:2]), campaign(ids[2:]))
+        sent_in = time.monotonic() - t0
+        finals = [await recorder.wait_terminal(call_id, timeout_s=20) for call_id in ids]
+    finally:
+        await recorder.stop()
+        await pool.close()
+    assert all(isinstance(f, OriginateFailed) and f.reason is FailReason.BUSY for f in finals), (
+        finals
+    )
+    assert sent_in >= 0.9, sent_in  # 2 at once, then one every 0.5 s
