@@ -79,6 +79,8 @@ class CallHungUp:
 #: ``detail`` of a call the telephony adapter lost track of (its channel was gone when the AMI
 #: connection came back): how it ended is unknown.
 LOST_TRACK = "vanished while the AMI connection was down"
+#: ``detail`` (prefix) of a call whose Originate never left: the AMI connection was down.
+NOT_SENT = "not sent: the AMI connection was down"
 
 
 @dataclass(frozen=True, slots=True)

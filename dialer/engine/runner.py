@@ -37,6 +37,7 @@ from dialer.engine.calls import Call, CallOutcome, CallState
 from dialer.engine.dial_breaker import BreakerConfig, DialFailureBreaker, is_network_failure
 from dialer.engine.events import (
     LOST_TRACK,
+    NOT_SENT,
     AmdResult,
     AmdStatus,
     CallAnswered,
@@ -826,8 +827,10 @@ class CampaignRunner:
                 self._ringing.pop(cid, None)
                 call.cause = cause
                 call.move(state, now)
-                lost = detail == LOST_TRACK
-                self._unanswered(call, now, is_network_failure(reason, cause), judged=not lost)
+                # (a call lost track of, or never sent for the AMI link: says nothing of the
+                # trunk, and the AMI's own alerts cover the link)
+                unknown = detail == LOST_TRACK or detail.startswith(NOT_SENT)
+                self._unanswered(call, now, is_network_failure(reason, cause), judged=not unknown)
                 self._finish(call, outcome)
                 return []
             case SeatPhoneUp(seat_id=seat_id):

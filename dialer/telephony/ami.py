@@ -27,6 +27,7 @@ from typing import Any
 import phonenumbers
 from panoramisk import actions
 
+from dialer.engine.events import NOT_SENT
 from dialer.telephony.ami_protocol import DialerAmiProtocol, DialerManager
 from dialer.telephony.ami_tracker import CallTracker
 from dialer.telephony.base import (
@@ -447,7 +448,7 @@ class AmiTelephony:
 
         protocol = self._protocol
         if protocol is None or not self._connected:
-            failed(f"server {self.name!r} is not connected")
+            failed(f"{NOT_SENT} (server {self.name!r})")
             return
         request = actions.Action(dict(action), as_list=False)
         future = protocol.send(request, as_list=False)
@@ -508,7 +509,7 @@ class AmiTelephony:
             await asyncio.sleep(wait)
         if not self._connected:
             self._emit_all(
-                self.tracker.originate_not_sent(call_id, f"server {self.name!r} not connected")
+                self.tracker.originate_not_sent(call_id, f"{NOT_SENT} (server {self.name!r})")
             )
             return
         chan_vars = {"DIALER_CALL_ID": call_id, **amd_variables(self.config.amd)}

@@ -17,7 +17,13 @@ from dialer.engine.dial_breaker import (
     DialFailureBreaker,
     is_network_failure,
 )
-from dialer.engine.events import LOST_TRACK, CallAnswered, FailReason, OriginateFailed
+from dialer.engine.events import (
+    LOST_TRACK,
+    NOT_SENT,
+    CallAnswered,
+    FailReason,
+    OriginateFailed,
+)
 from dialer.engine.runner import CampaignRunner, RunnerConfig
 from pacing.model import Priors
 
@@ -217,14 +223,19 @@ def test_network_failures_do_not_count_as_dials_in_the_hit_rate() -> None:
     assert rates.observations == before[0] + 2  # the no-answer and the answer, not the 8
 
 
-def test_calls_the_adapter_lost_track_of_neither_trip_it_nor_count_as_dials() -> None:
+@pytest.mark.parametrize("detail", [LOST_TRACK, f"{NOT_SENT} (server 'a')"])
+def test_calls_lost_or_never_sent_for_the_ami_link_neither_trip_it_nor_count_as_dials(
+    detail: str,
+) -> None:
+    # The AMI connection came back and these calls' channels were gone, or it was down when
+    # they were to be sent: nothing is known of the trunk (the AMI alerts cover the link).
     r = _runner("progressive")
     rates = r.estimators.rates
     before = rates.observations
-    for i in range(30):  # the AMI connection came back: these calls' channels were gone
+    for i in range(30):
         cid = f"v{i}"
         r.call_placed(cid, None, "+12125550100", "+12125550199", 0.0)
-        r.on_event(OriginateFailed(cid, FailReason.FAILED, 0, LOST_TRACK), 1.0)
+        r.on_event(OriginateFailed(cid, FailReason.FAILED, 0, detail), 1.0)
     assert r.dial_breaker.trips == 0
     assert rates.observations == before
 
