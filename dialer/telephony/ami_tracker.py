@@ -41,7 +41,6 @@ from dialer.engine.events import (
 from dialer.telephony.base import LiveChannel, TelephonyEvent
 
 SEAT_BRIDGE_PREFIX = "dialer-seat-"
-VANISHED = LOST_TRACK
 
 #: The cause to report when Asterisk gave only an OriginateResponse reason.
 REASON_CAUSE = {5: 17, 3: 19, 8: 34, 1: 16}
@@ -410,9 +409,9 @@ class CallTracker:
                 if call.answered or call.inbound:
                     if call.seat_id is not None:
                         events.append(CustomerLeftSeat(call_id, call.seat_id))
-                    events.append(CallHungUp(call_id, 0, VANISHED))
+                    events.append(CallHungUp(call_id, 0, LOST_TRACK))
                 else:
-                    events.append(OriginateFailed(call_id, FailReason.FAILED, 0, VANISHED))
+                    events.append(OriginateFailed(call_id, FailReason.FAILED, 0, LOST_TRACK))
                 continue
             call.channel = channel.channel
             call.created = True

@@ -10,9 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dialer.engine.events import NOT_SENT, FailReason, InboundCall, OriginateFailed
+from dialer.engine.events import LOST_TRACK, NOT_SENT, FailReason, InboundCall, OriginateFailed
 from dialer.telephony.ami import AmiServerConfig, AmiTelephony, _backoff
-from dialer.telephony.ami_tracker import VANISHED
 from dialer.telephony.base import (
     AmiActionTimeout,
     AmiDisconnected,
@@ -74,7 +73,7 @@ async def test_originate_is_never_resent_after_a_reconnect(fake: FakeAmiServer) 
     fake.answer_originate = False  # the next one gets no reply before the drop
     await recorder.wait_for(lambda e: e == ServerConnected("fake", reconnect=True))
     await recorder.wait_for(
-        lambda e: e == OriginateFailed("call-acked", FailReason.FAILED, 0, VANISHED)
+        lambda e: e == OriginateFailed("call-acked", FailReason.FAILED, 0, LOST_TRACK)
     )
     await adapter.originate("call-unacked", "+15550100002", "+15550009999", 20)
     await asyncio.sleep(0.1)
@@ -82,7 +81,7 @@ async def test_originate_is_never_resent_after_a_reconnect(fake: FakeAmiServer) 
     await recorder.wait_for(lambda e: e == ServerConnected("fake", reconnect=True) and
                             adapter.reconnects == 2)
     await recorder.wait_for(
-        lambda e: e == OriginateFailed("call-unacked", FailReason.FAILED, 0, VANISHED)
+        lambda e: e == OriginateFailed("call-unacked", FailReason.FAILED, 0, LOST_TRACK)
     )
     await asyncio.sleep(0.5)  # several more pings and FullyBooted: a re-send would show now
     originates = fake.actions("Originate")

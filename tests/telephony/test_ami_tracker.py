@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dialer.engine.events import (
+    LOST_TRACK,
     AmdResult,
     AmdStatus,
     CallAnswered,
@@ -18,7 +19,7 @@ from dialer.engine.events import (
     SeatPhoneDown,
     SeatPhoneUp,
 )
-from dialer.telephony.ami_tracker import VANISHED, CallTracker, classify_failure
+from dialer.telephony.ami_tracker import CallTracker, classify_failure
 from dialer.telephony.base import LiveChannel
 
 
@@ -168,8 +169,8 @@ def test_reconcile_ends_vanished_calls_and_seats_and_catches_up_answers() -> Non
     events = tracker.reconcile([live("still-up", 6), live("still-ringing", 5)])
     assert events == [
         CustomerLeftSeat("gone-answered", "7"),
-        CallHungUp("gone-answered", 0, VANISHED),
-        OriginateFailed("gone-ringing", FailReason.FAILED, 0, VANISHED),
+        CallHungUp("gone-answered", 0, LOST_TRACK),
+        OriginateFailed("gone-ringing", FailReason.FAILED, 0, LOST_TRACK),
         CallAnswered("still-up"),
         SeatPhoneDown("7"),
     ]

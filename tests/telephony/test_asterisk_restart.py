@@ -9,9 +9,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from dialer.engine.events import CallAnswered, CallHungUp, CallRinging, FailReason, OriginateFailed
+from dialer.engine.events import (
+    LOST_TRACK,
+    CallAnswered,
+    CallHungUp,
+    CallRinging,
+    FailReason,
+    OriginateFailed,
+)
 from dialer.telephony.ami import AmiTelephony
-from dialer.telephony.ami_tracker import VANISHED
 from dialer.telephony.base import ServerConnected, ServerDisconnected
 from dialer.telephony.pool import TelephonyPool
 from dialer.telephony.sandbox import AmiCredentials, Sandbox, free_port
@@ -53,9 +59,9 @@ async def test_killed_asterisk_gives_reconnect_reconciliation_and_no_repeated_or
     second_sandbox.start()
     await recorder.wait_for(lambda e: e == ServerConnected(adapter.name, reconnect=True))
 
-    assert await recorder.wait_terminal(talking) == CallHungUp(talking, 0, VANISHED)
+    assert await recorder.wait_terminal(talking) == CallHungUp(talking, 0, LOST_TRACK)
     assert await recorder.wait_terminal(ringing) == OriginateFailed(
-        ringing, FailReason.FAILED, 0, VANISHED
+        ringing, FailReason.FAILED, 0, LOST_TRACK
     )
     await asyncio.sleep(1.5)  # time for any re-sent action to reach Asterisk and show up
     assert adapter.sent_actions["Originate"] == 2
