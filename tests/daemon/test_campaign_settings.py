@@ -15,6 +15,7 @@ from dialer.daemon.campaign_settings import (
     runner_config,
 )
 from dialer.daemon.reconcile import settle, stale_seat_channels
+from dialer.engine.dial_breaker import BreakerConfig
 from dialer.states import AttemptOutcome
 from dialer.telephony.base import LiveChannel
 
@@ -66,6 +67,8 @@ def test_runner_config_carries_the_campaign_settings(config: DialerConfig) -> No
     assert pred.budget.cap == pytest.approx(0.02)
     assert pred.budget.window_s == 86400
     assert runner_config(config.campaigns["prog"]).mode == "ratio:1.5"
+    # the configuration's defaults are the engine's (two copies of them: the engine is pure)
+    assert runner_config(config.campaigns["pred"]).dial_breaker == BreakerConfig()
     breaker = runner_config(config.campaigns["prog"]).dial_breaker
     assert (breaker.enabled, breaker.min_failures, breaker.failure_share) == (True, 25, 0.8)
     assert (breaker.window_s, breaker.cooldown_s, breaker.max_cooldown_s, breaker.probes) == (
