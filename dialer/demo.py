@@ -3,8 +3,9 @@
 It brings up the Asterisk sandbox, makes a fresh embedded SQLite database (``var/demo.db``),
 applies ``campaigns.yaml``, imports a list of leads whose numbers drive the sandbox's simulated
 called parties (see docs/asterisk-sandbox.md), logs in the simulated seats, runs ``dialerd`` for a
-couple of minutes while printing the campaign status, then prints the campaign and seat reports.
-Everything goes through the same commands an operator uses (``dialerctl``, ``dialerd``).
+couple of minutes while printing the campaign status, then prints the campaign and seat reports
+and the compliance audit of every call it placed (the exit status is 1 if the audit finds a
+violation). Everything goes through the same commands an operator uses (``dialerctl``, ``dialerd``).
 
 The simulated parties are given a time zone (the lead's own ``time_zone`` field) where it is now
 within the campaign's calling hours, so the demo dials at any hour; a few leads are placed in a zone
@@ -183,8 +184,10 @@ def main(argv: list[str] | None = None) -> int:
         say("report")
         run([*ctl, "report", "campaigns"], env, check=False)
         run([*ctl, "report", "seats"], env, check=False)
+        say("compliance audit: every call against the rules, from the records")
+        audit = run([*ctl, "report", "compliance", "--campaign", args.campaign], env, check=False)
         print(f"\ndaemon log: {log_path}   database: {db}   leads: {leads_csv}")
-        return 0 if daemon.returncode == 0 else 1
+        return 0 if daemon.returncode == 0 and audit == 0 else 1
     finally:
         if daemon is not None and daemon.poll() is None:
             daemon.kill()

@@ -2,6 +2,7 @@
 
     dialerctl report campaigns --from 2026-11-01 --to 2026-12-01 [--campaign demo] [--csv FILE]
     dialerctl report seats     --from 2026-11-25                  [--campaign demo] [--json]
+    dialerctl report compliance --from 2026-11-01 --to 2026-12-01  [--campaign demo] [--csv FILE]
 
 Periods are UTC and half-open: ``--from`` inclusive, ``--to`` exclusive. A bare date means its
 00:00 UTC; without ``--to`` the period is one day from ``--from``; without ``--from`` it is today.
@@ -27,11 +28,20 @@ from dialer.reports import (
     write_campaign_csv,
     write_seat_csv,
 )
+from dialer.reports.compliance import (
+    AuditInputError,
+    audit_campaigns,
+    audit_json,
+    audit_table,
+    violation_lines,
+    write_violations_csv,
+)
 from dialer.reports.load import load_attempts, load_seat_names
+from dialer.store.errors import NotFound
 
 report_app = typer.Typer(
-    help="Reports for a period: per campaign (calls, answers, abandons, dial ratio) and per seat "
-    "(calls handled, talk, hold, wrap-up, idle, utilization).",
+    help="Reports for a period: per campaign (calls, answers, abandons, dial ratio), per seat "
+    "(calls handled, talk, hold, wrap-up, idle, utilization) and the compliance audit.",
     no_args_is_help=True,
 )
 
@@ -157,6 +167,39 @@ def seats_cmd(
         _write_csv(csv_path, write_seat_csv, report)
     else:
         out.print(seat_table(report))
+
+
+@report_app.command("compliance")
+def compliance_cmd(
+    start: FromOption = None,
+    end: ToOption = None,
+    campaign: CampaignOption = None,
+    csv_path: CsvOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Audit the period's calls against the rules, from the records: calling hours in the called
+    party's local time, DNC at the time of the call, attempt caps and gaps, the 72-hour rule,
+    the minimum ring, and the abandon cap over the rolling window at every abandon. Exits 1 when
+    it finds a violation (--csv writes them, one per row)."""
+    period = parse_period(start, end)
+    with database(db) as engine, engine.connect() as conn:
+        try:
+            audits = audit_campaigns(conn, period, campaign)
+        except NotFound as exc:
+            fail(str(exc))
+        except AuditInputError as exc:
+            fail(str(exc), 1)
+    if as_json:
+        emit_json(audit_json(audits, period))
+    elif csv_path is not None:
+        _write_csv(csv_path, write_violations_csv, audits)
+    else:
+        out.print(audit_table(audits, period))
+        for line in violation_lines(audits):
+            out.print(line, highlight=False, markup=False)
+    if not all(a.ok for a in audits):
+        raise typer.Exit(1)
 
 
 def _mount_trial_report() -> None:

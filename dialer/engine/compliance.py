@@ -42,10 +42,12 @@ from dialer.states import AttemptOutcome, LedgerKind
 
 @dataclass(frozen=True, slots=True)
 class LedgerRecord:
-    """One live answer or one abandon, at an aware UTC time."""
+    """One live answer or one abandon, at an aware UTC time (and the attempt it is about, where
+    the ledger names it)."""
 
     at: datetime
     kind: LedgerKind
+    attempt_id: str | None = None
 
 
 def allowed_abandons(cap: float, live_answers: int, abandons: int) -> int:
@@ -160,6 +162,7 @@ class Rule(StrEnum):
     ABANDON_72H = "abandon_72h"
     MIN_RING = "min_ring"
     ABANDON_CAP = "abandon_cap"
+    LEDGER = "ledger"
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +173,8 @@ class AttemptLogEntry:
     lead_id: int
     phone_e164: str
     placed_at: datetime
-    outcome: AttemptOutcome | str
+    outcome: AttemptOutcome | str | None
+    """None while the call is still in flight (the rules on how it ended wait)."""
     time_zones: tuple[str, ...] = ()
     """The lead's own zone field (as for :class:`LeadView`)."""
     answered_at: datetime | None = None
@@ -201,11 +205,19 @@ def audit_attempts(
     dnc: DncView = NO_DNC,
     *,
     prior_attempts: Sequence[AttemptLogEntry] = (),
+    ledger: Sequence[LedgerRecord] | None = None,
+    ledger_from: datetime | None = None,
 ) -> list[Violation]:
     """Every rule broken by ``attempts`` (one campaign's log), in time order.
 
     ``prior_attempts`` are earlier attempts of the same leads (before the audited period): they
     count towards caps, gaps and the 72-hour rule but are not themselves audited.
+
+    The abandon cap is judged on ``ledger`` when given — the daemon's compliance record, which
+    also counts what an attempt's outcome alone does not show (a person who hung up while
+    waiting for a seat, an answer racing a ring trim) — from ``ledger_from`` on (earlier
+    records fill the window), and every abandoned attempt must be in it (:attr:`Rule.LEDGER`).
+    Without a ledger the cap is judged on the live answers the attempts imply.
     """
     audited = sorted(attempts, key=lambda a: (a.placed_at, a.attempt_id))
     audited_ids = {a.attempt_id for a in audited}
@@ -218,7 +230,12 @@ def audit_attempts(
         violations.extend(
             v for v in _lead_violations(history, campaign, dnc) if v.attempt_id in audited_ids
         )
-    violations.extend(_abandon_cap_violations(everything, audited_ids, campaign))
+    if ledger is None:
+        violations.extend(_abandon_cap_violations(everything, audited_ids, campaign))
+    else:
+        lead_of = {a.attempt_id: a.lead_id for a in everything}
+        violations.extend(_ledger_cap_violations(ledger, ledger_from, lead_of, campaign))
+        violations.extend(_missing_from_ledger(audited, ledger))
     violations.sort(key=lambda v: (v.at, v.attempt_id, v.rule))
     return violations
 
@@ -268,13 +285,14 @@ def _lead_violations(
         ):
             hours = (at - last_abandon).total_seconds() / 3600
             yield violation(Rule.ABANDON_72H, f"{hours:.1f} h after an abandoned call")
-        if AttemptOutcome(attempt.outcome) is AttemptOutcome.NO_ANSWER:
+        outcome = None if attempt.outcome is None else AttemptOutcome(attempt.outcome)
+        if outcome is AttemptOutcome.NO_ANSWER:
             floor = max(LEGAL_MIN_RING_S, campaign.min_ring_s)
             if attempt.ring_s is None:
                 yield violation(Rule.MIN_RING, "no-answer call without a recorded ring time")
             elif attempt.ring_s < floor:
                 yield violation(Rule.MIN_RING, f"rang {attempt.ring_s:g} s (min {floor:g} s)")
-        if AttemptOutcome(attempt.outcome) is AttemptOutcome.ABANDONED:
+        if outcome is AttemptOutcome.ABANDONED:
             last_abandon = attempt.answered_at or attempt.ended_at or at
         previous = attempt
 
@@ -286,13 +304,19 @@ def _local_day(at: datetime, zones: tuple[str, ...]) -> str:
     return at.date().isoformat()
 
 
-_LIVE = frozenset({AttemptOutcome.HUMAN, AttemptOutcome.ROBOT, AttemptOutcome.ABANDONED})
+# A robot-mode call the IVR handled without a hand-over request is no live answer for the cap
+# (docs/robot-and-callbacks.md); a customer who hung up while waiting for a seat is one, and an
+# abandon, in the daemon's ledger, but the attempt row alone cannot tell that wait from a hang-up
+# before the answering-machine verdict, so the ledger is the record to audit the cap on.
+_LIVE = frozenset({AttemptOutcome.HUMAN, AttemptOutcome.ABANDONED})
 
 
 def ledger_from_attempts(attempts: Iterable[AttemptLogEntry]) -> list[LedgerRecord]:
     """Ledger records implied by an attempt log: each live answer, and each abandon."""
     records: list[LedgerRecord] = []
     for attempt in attempts:
+        if attempt.outcome is None:
+            continue
         outcome = AttemptOutcome(attempt.outcome)
         if outcome in _LIVE:
             at = attempt.answered_at or attempt.placed_at
@@ -308,13 +332,17 @@ def _abandon_cap_violations(
     """Abandons that took the window's count over ``floor(cap * live answers)``."""
     cap = campaign.abandon.cap
     events = sorted(
-        ((a.answered_at or a.placed_at, a) for a in attempts if AttemptOutcome(a.outcome) in _LIVE),
+        (
+            (a.answered_at or a.placed_at, a)
+            for a in attempts
+            if a.outcome is not None and AttemptOutcome(a.outcome) in _LIVE
+        ),
         key=lambda e: (e[0], e[1].attempt_id),
     )
     ledger = RollingAbandonLedger(campaign.abandon.window_s, cap)
     for at, attempt in events:
         ledger.record(LedgerRecord(at, LedgerKind.LIVE_ANSWER))
-        if AttemptOutcome(attempt.outcome) is not AttemptOutcome.ABANDONED:
+        if attempt.outcome != AttemptOutcome.ABANDONED:
             continue
         ledger.record(LedgerRecord(at, LedgerKind.ABANDON))
         window = ledger.at(at)
@@ -326,6 +354,57 @@ def _abandon_cap_violations(
                 at,
                 f"{window.abandons} abandons for {window.live_answers} live answers in the window "
                 f"(cap {cap:.2%} allows {window.abandons + window.allowed_abandons})",
+            )
+
+
+def _ledger_cap_violations(
+    ledger: Sequence[LedgerRecord],
+    since: datetime | None,
+    lead_of: dict[str, int],
+    campaign: CampaignConfig,
+) -> Iterable[Violation]:
+    """Ledger abandons (from ``since``) after which the window held more than the cap allows;
+    an instant is judged once all its records are in."""
+    cap = campaign.abandon.cap
+    ordered = sorted(ledger, key=lambda r: r.at)
+    rolling = RollingAbandonLedger(campaign.abandon.window_s, cap)
+    pending: list[LedgerRecord] = []
+    for i, record in enumerate(ordered):
+        rolling.record(record)
+        if record.kind == LedgerKind.ABANDON and (since is None or record.at >= since):
+            pending.append(record)
+        if i + 1 < len(ordered) and ordered[i + 1].at == record.at:
+            continue
+        if not pending:
+            continue
+        window = rolling.at(record.at)
+        if window.allowed_abandons < 0:
+            for abandon in pending:
+                attempt_id = abandon.attempt_id or "?"
+                yield Violation(
+                    Rule.ABANDON_CAP,
+                    attempt_id,
+                    lead_of.get(attempt_id, 0),
+                    abandon.at,
+                    f"{window.abandons} abandons for {window.live_answers} live answers in the "
+                    f"window (cap {cap:.2%} allows {window.abandons + window.allowed_abandons})",
+                )
+        pending.clear()
+
+
+def _missing_from_ledger(
+    attempts: Sequence[AttemptLogEntry], ledger: Sequence[LedgerRecord]
+) -> Iterable[Violation]:
+    """Abandoned attempts the ledger has no abandon for: the cap's record would be short."""
+    recorded = {r.attempt_id for r in ledger if r.kind == LedgerKind.ABANDON}
+    for attempt in attempts:
+        if attempt.outcome == AttemptOutcome.ABANDONED and attempt.attempt_id not in recorded:
+            yield Violation(
+                Rule.LEDGER,
+                attempt.attempt_id,
+                attempt.lead_id,
+                attempt.answered_at or attempt.placed_at,
+                "abandoned call missing from the abandon ledger",
             )
 
 

@@ -439,3 +439,19 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
     return ordered[index]
+
+
+def compliance_violations(db_url: str) -> list[str]:
+    """The product's compliance audit (``dialerctl report compliance``) over everything in the
+    database: each violation as a line, none when the records prove every rule was kept."""
+    from dialer.reports import Period
+    from dialer.reports.compliance import audit_campaigns
+
+    period = Period(datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1))
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            audits = audit_campaigns(conn, period)
+    finally:
+        engine.dispose()
+    return [f"{a.campaign}: {v}" for a in audits for v in a.violations]

@@ -140,3 +140,26 @@ def test_prior_attempts_count_but_are_not_audited() -> None:
     prior = [attempt(1, 0, "busy"), attempt(2, 1, "busy")]
     found = audit_attempts([attempt(3, 2, "busy")], config, prior_attempts=prior)
     assert [(v.attempt_id, v.rule) for v in found] == [("a3", Rule.MAX_ATTEMPTS_TOTAL)]
+
+
+def test_the_cap_on_the_ledger_judges_an_instant_once_all_its_records_are_in() -> None:
+    """An answer racing a ring trim is a live answer and an abandon at one instant: with 33
+    answers before, that is 1 abandon for 34 (within 3 %), whichever record comes first."""
+    base = NOON_NY
+    ledger = [LedgerRecord(base + timedelta(seconds=i), ANSWER, f"x{i}") for i in range(33)]
+    race = base + timedelta(minutes=5)
+    for first, second in ((ABANDON, ANSWER), (ANSWER, ABANDON)):
+        records = [*ledger, LedgerRecord(race, first, "t1"), LedgerRecord(race, second, "t1")]
+        assert audit_attempts([], campaign(), ledger=records) == []
+    late = [*ledger[:32], LedgerRecord(race, ANSWER, "t1"), LedgerRecord(race, ABANDON, "t1")]
+    (violation,) = audit_attempts([], campaign(), ledger=late)
+    assert (violation.rule, violation.attempt_id, violation.at) == (Rule.ABANDON_CAP, "t1", race)
+    # Judged only from ledger_from on; earlier records still fill the window.
+    assert audit_attempts([], campaign(), ledger=late, ledger_from=race + timedelta(1)) == []
+
+
+def test_an_abandoned_attempt_missing_from_the_ledger() -> None:
+    log = [attempt(1, 0, "abandoned")]
+    (violation,) = audit_attempts(log, campaign(), ledger=[])
+    assert (violation.rule, violation.attempt_id) == (Rule.LEDGER, "a1")
+    assert audit_attempts([attempt(1, 0, None)], campaign(), ledger=[]) == []  # in flight
