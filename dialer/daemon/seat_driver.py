@@ -100,6 +100,13 @@ class SeatDriver(WorkerBase):
             and seat.phone_up
         ):
             await self._carry_out(self.runner.seat_ready(seat.seat_id, now), now, from_tick=True)
+        if seat.seat_id in board.seats:
+            # A pause or logout asked for mid-call takes effect after it (_auto_ready); until
+            # then the forecast must not count the seat as coming free.
+            leaving = seat.requested in (SeatRequest.PAUSED.value, SeatRequest.LOGGED_OUT.value)
+            if self.runner.seat_leaves_after_call(seat.seat_id, leaving, now):
+                log.info("seat_leaving_after_call", seat=seat.seat_id, leaving=leaving,
+                         requested=seat.requested)  # fmt: skip
         self._report_seat(seat, now)
 
     def _auto_ready(self, now: float) -> None:

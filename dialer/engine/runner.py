@@ -391,14 +391,21 @@ class CampaignRunner:
 
     def snapshot(self, now: float) -> PacingSnapshot:
         """What the policy sees now (also used by metrics and plots)."""
-        talk = self.seats.talk_elapsed(now)
-        wrap = self.seats.wrapup_elapsed(now)
+        # The estimators see every running call (censored talk times); the forecast only the
+        # seats that will take another call (see seat_leaves_after_call).
+        talk_all = self.seats.talk_elapsed(now)
+        wrap_all = self.seats.wrapup_elapsed(now)
+        if self.seats.leaving_count:
+            talk = self.seats.talk_elapsed(now, leaving=False)
+            wrap = self.seats.wrapup_elapsed(now, leaving=False)
+        else:
+            talk, wrap = talk_all, wrap_all
         ring = np.fromiter(self._ringing.values(), np.float64, len(self._ringing))
         ages = now - ring
         if self._requests:
             ages = np.concatenate([ages, np.zeros(len(self._requests))])
         unanswered = len(self._ringing) + len(self._requests)
-        lines = unanswered + len(self._waiting) + len(talk)  # talk includes reserved seats
+        lines = unanswered + len(self._waiting) + len(talk_all)  # talk: reserved seats too
         room = 10_000 if self.config.max_lines is None else self.config.max_lines - lines
         idle = self.seats.ready_count
         if not isinstance(self.policy, PredictivePolicy):
@@ -422,7 +429,7 @@ class CampaignRunner:
         # rather than answered (the ring trim does so whenever no seat is free for them); while
         # the budget is thin their late answers count in full (see PacingEstimators.model).
         est = self.estimators
-        model = est.model(now, talk, wrap, late_trimmed=allowed > 1)
+        model = est.model(now, talk_all, wrap_all, late_trimmed=allowed > 1)
         trim_from = est.trim_from if allowed > 1 and model is est.last_trimmed_model else None
         at_risk = unanswered * self.last_decision.threshold
         threshold = self.controller.threshold(now, model.hit, at_risk)
@@ -654,6 +661,18 @@ class CampaignRunner:
 
     def seat_logout(self, seat_id: str, now: float) -> None:
         self.seats.move(seat_id, SeatState.LOGGED_OUT, now)
+
+    def seat_leaves_after_call(self, seat_id: str, leaving: bool, now: float) -> bool:
+        """The agent asked to pause or log out after this call (``leaving``), or withdrew it.
+
+        The seat keeps its call and wrap-up, but the pacing forecast stops counting it among
+        the seats coming free: calls dialled for it would be answered by people no seat takes
+        (a team shrinking with calls in flight for the seats that left broke the cap in the
+        random scenarios of the cap hunt). Ignored for a seat that is not busy. Returns whether
+        the mark changed.
+        """
+        del now  # (the mark is a fact, not a timed state: the seat's own clock runs on)
+        return self.seats.set_leaving(seat_id, leaving)
 
     # ================================================================== inbound (callbacks)
     def inbound_to_seat(self, call_id: str, seat_id: str, now: float) -> ConnectToSeat | None:

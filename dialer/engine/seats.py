@@ -6,6 +6,11 @@
 
 The longest-idle ready seat gets the next live answer: the ready queue is kept in the order seats
 became ready. Illegal moves raise :class:`IllegalSeatTransition` naming the seat and both states.
+
+A busy seat (reserved, talking, wrap-up) whose agent has asked to pause or log out after this call
+is *leaving*: it will not come free for a new call, so the pacing forecast leaves it out
+(:meth:`SeatBoard.talk_elapsed` with ``leaving=False``). The mark ends when the seat leaves the
+busy states, or when the request is withdrawn.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ ALLOWED: dict[SeatState, frozenset[SeatState]] = {
 }
 
 
+_BUSY = frozenset({_S.RESERVED, _S.TALKING, _S.WRAPUP})
+
+
 class IllegalSeatTransition(ValueError):
     """A seat was asked to move where its state machine does not go."""
 
@@ -64,6 +72,7 @@ class SeatBoard:
         self._ready: dict[str, None] = {}  # insertion order = longest idle first
         self._talking: dict[str, float] = {}  # seat -> talk (or reservation) start
         self._wrapup: dict[str, float] = {}  # seat -> wrap-up start
+        self._leaving: set[str] = set()  # busy seats whose agent goes after this call
 
     def get(self, seat_id: str) -> Seat:
         try:
@@ -104,7 +113,26 @@ class SeatBoard:
             seat.call_id = None
         if new is SeatState.LOGGED_OUT:
             seat.logged_in_at = None
+        if new not in _BUSY:
+            self._leaving.discard(seat_id)
         return seat
+
+    def set_leaving(self, seat_id: str, leaving: bool) -> bool:
+        """Mark a busy seat as leaving after its call (or withdraw the mark); a seat that is not
+        busy is never marked (a ready seat pauses at once). Returns whether the mark changed."""
+        before = seat_id in self._leaving
+        if leaving and self.get(seat_id).state in _BUSY:
+            self._leaving.add(seat_id)
+        else:
+            self._leaving.discard(seat_id)
+        return before != (seat_id in self._leaving)
+
+    def is_leaving(self, seat_id: str) -> bool:
+        return seat_id in self._leaving
+
+    @property
+    def leaving_count(self) -> int:
+        return len(self._leaving)
 
     def longest_idle(self) -> Seat | None:
         """The ready seat that has waited longest, or None."""
@@ -120,13 +148,23 @@ class SeatBoard:
     def logged_in_count(self) -> int:
         return sum(1 for s in self.seats.values() if s.state is not SeatState.LOGGED_OUT)
 
-    def talk_elapsed(self, now: float) -> NDArray[np.float64]:
-        n = len(self._talking)
-        return now - np.fromiter(self._talking.values(), np.float64, n)
+    def talk_elapsed(self, now: float, *, leaving: bool = True) -> NDArray[np.float64]:
+        """Elapsed talk (or reservation) of each talking seat; ``leaving=False`` leaves out the
+        seats whose agent goes after this call."""
+        return _elapsed(self._talking, now, None if leaving else self._leaving)
 
-    def wrapup_elapsed(self, now: float) -> NDArray[np.float64]:
-        n = len(self._wrapup)
-        return now - np.fromiter(self._wrapup.values(), np.float64, n)
+    def wrapup_elapsed(self, now: float, *, leaving: bool = True) -> NDArray[np.float64]:
+        """Elapsed wrap-up of each seat in wrap-up (``leaving`` as for :meth:`talk_elapsed`)."""
+        return _elapsed(self._wrapup, now, None if leaving else self._leaving)
 
     def count(self, state: SeatState) -> int:
         return sum(1 for s in self.seats.values() if s.state is state)
+
+
+def _elapsed(
+    since: dict[str, float], now: float, leaving: set[str] | None
+) -> NDArray[np.float64]:
+    if leaving:
+        starts = [t for seat_id, t in since.items() if seat_id not in leaving]
+        return now - np.array(starts, np.float64)
+    return now - np.fromiter(since.values(), np.float64, len(since))

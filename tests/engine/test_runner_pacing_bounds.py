@@ -170,3 +170,35 @@ def test_a_burst_of_rare_answers_on_a_small_team_stays_within_the_budget() -> No
     assert result.max_abandon_rate <= 0.03
     progressive = simulate(sc, 17, "progressive", record_series=False)
     assert result.talk_occupancy > 2 * progressive.talk_occupancy  # (0.22 against 0.10)
+
+
+def test_a_seat_leaving_after_its_call_is_not_forecast_to_come_free() -> None:
+    """Five seats ready and fifteen 200 s into talks that last 60-240 s (most about to free):
+    marking ten talking seats as leaving after the call (their agents asked for a break) takes
+    their frees out of the forecast, so fewer calls go out; withdrawing the marks restores the
+    decision exactly."""
+    from dialer.engine.seats import SeatState
+
+    def runner(leaving: int, withdrawn: bool = False) -> tuple[CampaignRunner, int]:
+        r = _busy_runner()
+        est = r.estimators
+        for k, talk in enumerate(np.random.default_rng(1).uniform(60.0, 240.0, 400)):
+            est.observe_talk(float(talk), 3000.0 + k)
+            est.observe_wrapup(5.0, 3000.0 + k)
+        for k in range(200):
+            est.rates.observe(est.rates.HUMAN if k % 4 == 0 else est.rates.OTHER)
+        for i in range(15):
+            r.seats.move(f"s{i}", SeatState.RESERVED, 3800.0)
+            r.seats.move(f"s{i}", SeatState.TALKING, 3800.0)
+        for i in range(leaving):
+            assert r.seat_leaves_after_call(f"s{i}", True, 4000.0)
+            if withdrawn:
+                assert r.seat_leaves_after_call(f"s{i}", False, 4000.0)
+        return r, r.dial_demand(4000.0)
+
+    everyone, calls = runner(0)
+    ten_leave, fewer = runner(10)
+    assert everyone.snapshot(4000.0).talk_elapsed.size == 15
+    assert ten_leave.snapshot(4000.0).talk_elapsed.size == 5
+    assert 5 < fewer < calls  # (19 against 29: the five idle seats' calls still go out)
+    assert runner(10, withdrawn=True)[1] == calls

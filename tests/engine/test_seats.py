@@ -58,3 +58,30 @@ def test_elapsed_times_for_pacing() -> None:
 def test_unknown_seat_is_named() -> None:
     with pytest.raises(KeyError, match="unknown seat 'zz'"):
         SeatBoard().get("zz")
+
+
+def test_a_busy_seat_leaving_after_its_call_drops_out_of_the_forecast_arrays() -> None:
+    board = SeatBoard()
+    for i, state in enumerate([SeatState.TALKING, SeatState.TALKING, SeatState.WRAPUP]):
+        board.add(f"s{i}")
+        board.move(f"s{i}", SeatState.READY, 0.0)
+        board.move(f"s{i}", SeatState.RESERVED, 1.0 + i)
+        board.move(f"s{i}", SeatState.TALKING, 1.0 + i)
+        if state is SeatState.WRAPUP:
+            board.move(f"s{i}", SeatState.WRAPUP, 5.0)
+    board.add("idle")
+    board.move("idle", SeatState.READY, 0.0)
+    assert not board.set_leaving("idle", True)  # a ready seat pauses at once: never marked
+    assert board.set_leaving("s0", True) and board.set_leaving("s2", True)
+    assert not board.set_leaving("s0", True)  # (no change)
+    assert list(board.talk_elapsed(10.0)) == [9.0, 8.0]
+    assert list(board.talk_elapsed(10.0, leaving=False)) == [8.0]
+    assert board.wrapup_elapsed(10.0, leaving=False).size == 0
+    assert board.wrapup_elapsed(10.0).size == 1
+    board.move("s0", SeatState.WRAPUP, 11.0)  # still leaving through its wrap-up
+    assert board.is_leaving("s0") and board.leaving_count == 2
+    board.move("s0", SeatState.PAUSED, 15.0, "break")  # gone: the mark ends
+    board.move("s2", SeatState.READY, 15.0)
+    assert board.leaving_count == 0
+    assert board.set_leaving("s1", True) and board.set_leaving("s1", False)  # withdrawn
+    assert list(board.talk_elapsed(20.0, leaving=False)) == [18.0]

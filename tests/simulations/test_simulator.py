@@ -234,3 +234,20 @@ def test_durations() -> None:
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="no such scenario file"):
         load_scenario(tmp_path / "nope.yaml")
+
+
+def test_a_shrinking_team_tells_the_runner_which_busy_seats_leave_after_their_call() -> None:
+    from dialer.engine.seats import SeatState
+
+    sc = load_scenario(SCENARIOS / "base-25.yaml")
+    sim = _Sim(sc, 1, None, 60.0, False)
+    sim._set_seats(25, 0.0)
+    board = sim.runner.seats
+    for i, seat_id in enumerate(sim.seat_names[:20]):  # 20 busy, 5 ready
+        board.move(seat_id, SeatState.RESERVED, 10.0 + i)
+        board.move(seat_id, SeatState.TALKING, 10.0 + i)
+    sim._set_seats(10, 100.0)  # the last 5 (ready) go now, 10 busy ones after their calls
+    assert board.leaving_count == 10 and board.count(SeatState.LOGGED_OUT) == 5
+    assert sim.runner.snapshot(100.0).talk_elapsed.size == 10
+    sim._set_seats(15, 120.0)  # five of them stay after all
+    assert board.leaving_count == 5
