@@ -116,3 +116,73 @@ def test_alerts_use_only_metrics_the_daemon_exports() -> None:
     assert {n.removesuffix("_bucket") for n in used} - {
         n.removesuffix("_bucket") for n in exported
     } == set()
+
+
+AUDIT_UNITS = [
+    DEPLOY / "systemd" / "dialer-audit.service",
+    DEPLOY / "systemd" / "dialer-audit.timer",
+]
+
+
+def test_audit_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze not installed (Debian package systemd)")
+    copies = []
+    for unit in AUDIT_UNITS:
+        copy = tmp_path / unit.name
+        copy.write_text(unit.read_text())
+        copies.append(str(copy))
+    done = subprocess.run([analyze, "verify", *copies], capture_output=True, text=True, timeout=60)
+    problems = [
+        line
+        for line in (done.stdout + done.stderr).splitlines()
+        if "dialer-audit" in line and "/opt/dialer/venv/bin/dialerctl" not in line
+    ]
+    assert problems == [], problems
+
+
+def test_audit_unit_command_audits_yesterday(tmp_path: Path) -> None:
+    """The unit's shell command, unescaped as systemd runs it, on an SQLite database: a clean
+    audit of yesterday (exit 0), and exit 1 once the records hold a violation then."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert
+
+    from dialer.states import DialMode
+    from dialer.store import make_engine, upgrade
+    from dialer.store.campaigns import apply_campaign
+    from dialer.store.schema import attempts
+
+    unit = AUDIT_UNITS[0].read_text()
+    (command,) = re.findall(r"^ExecStart=/bin/sh -c '(.*)'$", unit, re.M)
+    dialerctl = Path(sys.executable).parent / "dialerctl"
+    command = command.replace("$$", "$").replace("%%", "%")
+    command = command.replace("/opt/dialer/venv/bin/dialerctl", str(dialerctl))
+    url = f"sqlite:///{tmp_path / 'dialer.db'}"
+    upgrade(url)
+    env = {"PATH": "/usr/bin:/bin", "DIALER_DATABASE_URL": url, "COLUMNS": "160"}
+    clean = subprocess.run(["/bin/sh", "-c", command], env=env, capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    yesterday = datetime.now(UTC).replace(hour=4, minute=0, second=0, microsecond=0)
+    yesterday -= timedelta(days=1)  # 04:00 UTC: the night before in New York
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        apply_campaign(conn, "c", DialMode.PREDICTIVE, {"caller_id": {"pool": "p"}}, yesterday)
+        conn.execute(
+            insert(attempts),
+            {
+                "id": "night",
+                "lead_id": None,
+                "campaign": "c",
+                "phone_e164": "+12125550100",
+                "placed_at": yesterday,
+                "state": "ended",
+                "outcome": "busy",
+                "created_at": yesterday,
+            },
+        )
+    engine.dispose()
+    found = subprocess.run(["/bin/sh", "-c", command], env=env, capture_output=True, text=True)
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert "attempt night" in found.stdout and "calling_hours" in found.stdout
