@@ -38,10 +38,12 @@ class LedgerKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
-    """One live answer or one abandon at ``at`` (seconds on the campaign's clock)."""
+    """One live answer or one abandon at ``at`` (seconds on the campaign's clock), and the call
+    it is about where the engine knows it (the daemon files the entry under that attempt)."""
 
     at: float
     kind: LedgerKind
+    call_id: str | None = None
 
 
 class _Times:

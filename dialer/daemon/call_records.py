@@ -23,7 +23,6 @@ from dialer.engine.events import (
     CallConnected,
     CallRinging,
     Command,
-    PlaySafeHarbour,
     SeatRequested,
 )
 from dialer.engine.retry import after_attempt
@@ -40,6 +39,7 @@ from dialer.store.attempts import (
 )
 from dialer.store.caller_ids import set_caller_id_state
 from dialer.telephony.base import TelephonyEvent
+from pacing.budget import LedgerEntry
 from pacing.budget import LedgerKind as PacingLedgerKind
 
 
@@ -88,8 +88,7 @@ class CallRecords(WorkerBase):
         from dialer.telephony.base import carry_out
 
         if from_tick:
-            harbour = [c.call_id for c in commands if isinstance(c, PlaySafeHarbour)]
-            self._ledger(None, harbour)
+            self._ledger()
         for command in commands:
             with bound_call(attempt=getattr(command, "call_id", None)):
                 try:
@@ -99,25 +98,20 @@ class CallRecords(WorkerBase):
         if from_tick:
             self._collect(now)
 
-    def _ledger(self, call_id: str | None, abandoned: list[str]) -> None:
-        """Persist the runner's new ledger entries, each with the attempt it is about."""
-        entries = self.runner.drain_ledger()
-        if not entries:
-            return
-        queue = list(abandoned)
-        for entry in entries:
-            attempt_id = call_id
-            if entry.kind is PacingLedgerKind.ABANDON and queue:
-                attempt_id = queue.pop(0)
+    def _ledger(self) -> None:
+        """Persist the runner's new ledger entries, each under the attempt it is about (the
+        runner names it: an abandon decided on one call's event, or when a seat comes free, is
+        filed under the call that heard the safe-harbour message)."""
+        for entry in self.runner.drain_ledger():
             kind = LedgerKind(entry.kind.value)
             if kind is LedgerKind.LIVE_ANSWER:
                 self.metrics.live_answer(self.name)
             else:
                 self.metrics.abandon(self.name)
             self.shared.writer.put(
-                ledger_job(self.name, kind, utc(entry.at), attempt_id),
+                ledger_job(self.name, kind, utc(entry.at), entry.call_id),
                 "abandon_ledger",
-                f"ledger {kind.value} {attempt_id}",
+                f"ledger {kind.value} {entry.call_id}",
             )
 
     def _collect(self, now: float) -> None:
@@ -199,8 +193,19 @@ class CallRecords(WorkerBase):
         outcome = AttemptOutcome.FAILED
         if call is not None and call.state is CallState.IN_IVR:
             outcome = AttemptOutcome.ROBOT  # heard the IVR, asked for nobody: not an abandon
+        elif call is not None and call.state is CallState.CONNECTED:
+            outcome = AttemptOutcome.HUMAN  # talking to a seat when the drain ran out
         elif info.live_at is not None:
+            # A person waiting for a seat, hung up: an abandon, and the cap's record says so
+            # (its live answer was ledgered when the person answered).
             outcome = AttemptOutcome.ABANDONED
+            self.runner.controller.record(LedgerEntry(now, PacingLedgerKind.ABANDON, call_id))
+            self.metrics.abandon(self.name)
+            self.shared.writer.put(
+                ledger_job(self.name, LedgerKind.ABANDON, utc(now), call_id),
+                "abandon_ledger",
+                f"ledger abandon {call_id} (hung up at shutdown)",
+            )
         record = AttemptRecord(
             call_id=call_id,
             lead_id=info.lead.id if info.lead else None,

@@ -62,7 +62,6 @@ from dialer.engine.events import (
     Command,
     CustomerLeftSeat,
     OriginateFailed,
-    PlaySafeHarbour,
     SeatPhoneDown,
     SeatPhoneUp,
     SeatRequested,
@@ -486,9 +485,7 @@ class CampaignWorker(SeatDriver, TrialKeeper, PreviewDialler, CallRecords):
             or event.seat_id in self.runner.seats.seats
         ):
             commands = self.runner.on_event(event, now)  # type: ignore[arg-type]
-        # An abandon decided here (a seat freed too late for a waiting answer) belongs to the
-        # call that hears the safe-harbour message, not to the call of this event.
-        self._ledger(call_id, [c.call_id for c in commands if isinstance(c, PlaySafeHarbour)])
+        self._ledger()
         await self._carry_out(commands, now)
         self._collect(now)
         self.wake.set()

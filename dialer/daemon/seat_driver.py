@@ -11,7 +11,7 @@ from typing import Any
 
 from dialer.daemon.worker_base import SeatInfo, WorkerBase, log, utc
 from dialer.daemon.worker_jobs import seat_requests
-from dialer.engine.events import PlaySafeHarbour, SeatPhoneDown, SeatPhoneUp
+from dialer.engine.events import SeatPhoneDown, SeatPhoneUp
 from dialer.engine.seats import SeatState as EngineSeatState
 from dialer.states import SeatRequest, SeatState
 from dialer.store.dispositions import record_wrapup
@@ -124,10 +124,7 @@ class SeatDriver(WorkerBase):
             else:
                 commands = self.runner.seat_ready(seat_id, now)
                 if commands:
-                    # A waiting answer abandoned here is ledgered with its own call.
-                    self._ledger(
-                        None, [c.call_id for c in commands if isinstance(c, PlaySafeHarbour)]
-                    )
+                    self._ledger()  # (an abandon here is filed under its own call)
                     self._collect(now)
                     task = asyncio.ensure_future(self._carry_out(commands, now))
                     task.add_done_callback(_log_task_error)

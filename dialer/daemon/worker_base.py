@@ -145,7 +145,7 @@ class WorkerBase:
         """Carry out the runner's commands (see CallRecords)."""
         raise NotImplementedError
 
-    def _ledger(self, call_id: str | None, abandoned: list[str]) -> None:
+    def _ledger(self) -> None:
         """Persist the runner's new ledger entries (see CallRecords)."""
         raise NotImplementedError
 

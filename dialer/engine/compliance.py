@@ -19,12 +19,11 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections import defaultdict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
-from zoneinfo import ZoneInfo
 
 from dialer.config.models import LEGAL_MIN_RING_S, CampaignConfig
 from dialer.engine.leads import (
@@ -180,8 +179,19 @@ class AttemptLogEntry:
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     ring_s: float | None = None
-    """How long it rang before the dialer or the network gave up (no-answer calls)."""
+    """Placement to give-up (no-answer calls): the call set-up included."""
+    ringing_at: datetime | None = None
+    """When the called phone began to ring, where the PBX reported it."""
     seat_reserved: bool = False
+
+    @property
+    def rang_s(self) -> float | None:
+        """How long the phone rang before the dialer or the network gave up: from the ringing
+        event to the end where both are recorded (the minimum ring is of ringing, not of call
+        set-up), else ``ring_s``."""
+        if self.ringing_at is not None and self.ended_at is not None:
+            return (self.ended_at - self.ringing_at).total_seconds()
+        return self.ring_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +217,7 @@ def audit_attempts(
     prior_attempts: Sequence[AttemptLogEntry] = (),
     ledger: Sequence[LedgerRecord] | None = None,
     ledger_from: datetime | None = None,
+    ledgered_abandons: Collection[str] | None = None,
 ) -> list[Violation]:
     """Every rule broken by ``attempts`` (one campaign's log), in time order.
 
@@ -216,8 +227,11 @@ def audit_attempts(
     The abandon cap is judged on ``ledger`` when given — the daemon's compliance record, which
     also counts what an attempt's outcome alone does not show (a person who hung up while
     waiting for a seat, an answer racing a ring trim) — from ``ledger_from`` on (earlier
-    records fill the window), and every abandoned attempt must be in it (:attr:`Rule.LEDGER`).
-    Without a ledger the cap is judged on the live answers the attempts imply.
+    records fill the window), and every abandoned attempt must be in it (:attr:`Rule.LEDGER`;
+    ``ledgered_abandons``: the attempt ids the whole ledger has an abandon for, when ``ledger``
+    stops short of some — an abandon is recorded when the connect window runs out, which can
+    fall after the audited period). Without a ledger the cap is judged on the live answers the
+    attempts imply.
     """
     audited = sorted(attempts, key=lambda a: (a.placed_at, a.attempt_id))
     audited_ids = {a.attempt_id for a in audited}
@@ -235,7 +249,11 @@ def audit_attempts(
     else:
         lead_of = {a.attempt_id: a.lead_id for a in everything}
         violations.extend(_ledger_cap_violations(ledger, ledger_from, lead_of, campaign))
-        violations.extend(_missing_from_ledger(audited, ledger))
+        if ledgered_abandons is None:
+            ledgered_abandons = {
+                r.attempt_id for r in ledger if r.kind == LedgerKind.ABANDON and r.attempt_id
+            }
+        violations.extend(_missing_from_ledger(audited, ledgered_abandons))
     violations.sort(key=lambda v: (v.at, v.attempt_id, v.rule))
     return violations
 
@@ -265,7 +283,7 @@ def _lead_violations(
             yield violation(Rule.DNC, f"number on the {listed} do-not-call list")
         if number > limits.max_total:
             yield violation(Rule.MAX_ATTEMPTS_TOTAL, f"attempt {number} (cap {limits.max_total})")
-        day = _local_day(at, zones)
+        day = at.astimezone(UTC).date().isoformat()  # the store's attempts_day: a UTC day
         per_day[day] += 1
         if per_day[day] > limits.max_per_day:
             yield violation(
@@ -288,20 +306,14 @@ def _lead_violations(
         outcome = None if attempt.outcome is None else AttemptOutcome(attempt.outcome)
         if outcome is AttemptOutcome.NO_ANSWER:
             floor = max(LEGAL_MIN_RING_S, campaign.min_ring_s)
-            if attempt.ring_s is None:
+            rang = attempt.rang_s
+            if rang is None:
                 yield violation(Rule.MIN_RING, "no-answer call without a recorded ring time")
-            elif attempt.ring_s < floor:
-                yield violation(Rule.MIN_RING, f"rang {attempt.ring_s:g} s (min {floor:g} s)")
+            elif rang < floor:
+                yield violation(Rule.MIN_RING, f"rang {rang:g} s (min {floor:g} s)")
         if outcome is AttemptOutcome.ABANDONED:
             last_abandon = attempt.answered_at or attempt.ended_at or at
         previous = attempt
-
-
-def _local_day(at: datetime, zones: tuple[str, ...]) -> str:
-    """The called party's local date (first candidate zone; UTC when none)."""
-    if zones:
-        return at.astimezone(ZoneInfo(zones[0])).date().isoformat()
-    return at.date().isoformat()
 
 
 # A robot-mode call the IVR handled without a hand-over request is no live answer for the cap
@@ -393,10 +405,9 @@ def _ledger_cap_violations(
 
 
 def _missing_from_ledger(
-    attempts: Sequence[AttemptLogEntry], ledger: Sequence[LedgerRecord]
+    attempts: Sequence[AttemptLogEntry], recorded: Collection[str | None]
 ) -> Iterable[Violation]:
     """Abandoned attempts the ledger has no abandon for: the cap's record would be short."""
-    recorded = {r.attempt_id for r in ledger if r.kind == LedgerKind.ABANDON}
     for attempt in attempts:
         if attempt.outcome == AttemptOutcome.ABANDONED and attempt.attempt_id not in recorded:
             yield Violation(

@@ -13,8 +13,10 @@ through :class:`DncView`.
   every rule allows the call, or ``None`` when none ever will (DNC, attempt cap, final status).
 - :func:`hopper_order` sorts candidates: callbacks due, retries due, fresh leads; then priority.
 
-"Today" for ``attempts_today`` is the called party's local day; the store resets the counter, and
-:func:`next_allowed_time` assumes it resets at the lead's local midnight.
+"Today" for ``attempts_today`` is the UTC day: the store resets the counter when it changes
+(``attempts_day``, docs/database.md), and the compliance audit counts the per-day cap the same
+way. :func:`next_allowed_time` parks a capped lead until its local midnight at least; a claim before
+the UTC reset finds it still capped.
 """
 
 from __future__ import annotations
@@ -365,8 +367,9 @@ def next_allowed_time(
     """The earliest instant ``>= now`` at which :func:`may_dial` allows the call, or None.
 
     None when no time ever will (final status, DNC, total cap, unknown zone) or none within
-    ``horizon_days`` (e.g. every day closed). Assumes the lead is not dialled meanwhile and
-    ``attempts_today`` resets at the lead's local midnight.
+    ``horizon_days`` (e.g. every day closed). Assumes the lead is not dialled meanwhile; a lead at
+    its per-day cap waits for its local midnight (the store's counter resets at UTC midnight: a
+    claim before that finds the lead still capped).
     """
     _require_aware(now)
     if _static_refusal(lead, campaign, now, dnc) is not None:

@@ -350,8 +350,8 @@ class CampaignRunner:
         if self._trimmed.pop(cid, None) is None:
             return []
         self.trim_races += 1
-        self._ledger_add(LedgerEntry(now, LedgerKind.LIVE_ANSWER))
-        self._ledger_add(LedgerEntry(now, LedgerKind.ABANDON))
+        self._ledger_add(LedgerEntry(now, LedgerKind.LIVE_ANSWER, cid))
+        self._ledger_add(LedgerEntry(now, LedgerKind.ABANDON, cid))
         return [Hangup(cid, "ring-trim")]
 
     def call_placed(
@@ -950,7 +950,7 @@ class CampaignRunner:
             self.ivr.entered += 1
             return [SendToIvr(call.call_id, self.config.ivr_context, self.config.ivr_extension)]
         if counted:
-            self._ledger_add(LedgerEntry(now, LedgerKind.LIVE_ANSWER))
+            self._ledger_add(LedgerEntry(now, LedgerKind.LIVE_ANSWER, call.call_id))
         call.move(CallState.LIVE, now)
         return self._seat_wanted(call, now)
 
@@ -961,7 +961,7 @@ class CampaignRunner:
             return []
         self.ivr.pressed += 1
         if not call.machine:
-            self._ledger_add(LedgerEntry(now, LedgerKind.LIVE_ANSWER))
+            self._ledger_add(LedgerEntry(now, LedgerKind.LIVE_ANSWER, cid))
         call.machine = False  # a key press proves a person
         call.move(CallState.LIVE, now)
         return self._seat_wanted(call, now)
@@ -1013,7 +1013,7 @@ class CampaignRunner:
         if call.machine:  # a machine left without a seat is no abandon (nor a 72-hour case)
             self._finish(call, CallOutcome.MACHINE)
             return PlaySafeHarbour(call.call_id)
-        self._ledger_add(LedgerEntry(now, LedgerKind.ABANDON))
+        self._ledger_add(LedgerEntry(now, LedgerKind.ABANDON, call.call_id))
         self._finish(call, CallOutcome.ABANDONED)
         return PlaySafeHarbour(call.call_id)
 
@@ -1046,7 +1046,7 @@ class CampaignRunner:
                 call.seat_id = None
             call.move(CallState.ENDED, now)
             if not call.machine:
-                self._ledger_add(LedgerEntry(now, LedgerKind.ABANDON))
+                self._ledger_add(LedgerEntry(now, LedgerKind.ABANDON, cid))
             self._finish(call, CallOutcome.MACHINE if call.machine else CallOutcome.CUSTOMER_HANGUP)
             return self._serve_waiting(now)
         if call.state is CallState.ANSWERED:

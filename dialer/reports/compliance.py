@@ -80,17 +80,32 @@ class ComplianceAudit:
 
 
 def audit_campaigns(
-    conn: Connection, period: Period, campaign: str | None = None
+    conn: Connection,
+    period: Period,
+    campaign: str | None = None,
+    *,
+    errors: list[AuditInputError] | None = None,
 ) -> list[ComplianceAudit]:
     """Audit every campaign (or the one named) over ``period``. ``NotFound`` for an unknown
-    campaign; :class:`AuditInputError` when a stored configuration no longer validates."""
+    campaign. A campaign whose stored configuration no longer validates raises
+    :class:`AuditInputError`, or, given ``errors``, is added there and the others are audited."""
     query = select(campaigns.c.name, campaigns.c.config_json).order_by(campaigns.c.name)
     if campaign is not None:
         query = query.where(campaigns.c.name == campaign)
     rows = list(conn.execute(query))
     if campaign is not None and not rows:
         raise NotFound(f"no campaign named {campaign!r}")
-    return [audit_campaign(conn, _config(row.name, row.config_json), period) for row in rows]
+    audits = []
+    for row in rows:
+        try:
+            config = _config(row.name, row.config_json)
+        except AuditInputError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+            continue
+        audits.append(audit_campaign(conn, config, period))
+    return audits
 
 
 def _config(name: str, stored: object) -> CampaignConfig:
@@ -117,7 +132,7 @@ def audit_campaign(conn: Connection, config: CampaignConfig, period: Period) -> 
         attempts.c.placed_at >= period.start,
         attempts.c.placed_at < period.end,
     )
-    lead_ids = sorted({a.lead_id for a in audited})
+    lead_ids = sorted({a.lead_id for a in audited if a.lead_id > 0})
     prior: list[AttemptLogEntry] = []
     for chunk in _chunks(lead_ids):
         prior += _attempts(
@@ -131,6 +146,7 @@ def audit_campaign(conn: Connection, config: CampaignConfig, period: Period) -> 
     prior = [_with_zones(a, zones) for a in prior]
     window = timedelta(seconds=config.abandon.window_s)
     ledger = _ledger(conn, name, period.start - window, period.end)
+    abandoned = [a.attempt_id for a in audited if a.outcome == AttemptOutcome.ABANDONED]
     violations = audit_attempts(
         audited,
         config,
@@ -138,6 +154,7 @@ def audit_campaign(conn: Connection, config: CampaignConfig, period: Period) -> 
         prior_attempts=prior,
         ledger=ledger,
         ledger_from=period.start,
+        ledgered_abandons=_ledgered_abandons(conn, name, abandoned),
     )
     in_period = [r for r in ledger if r.at >= period.start]
     return ComplianceAudit(
@@ -173,6 +190,7 @@ def _attempts(conn: Connection, *where: object) -> list[AttemptLogEntry]:
             t.answered_at,
             t.ended_at,
             t.ring_s,
+            t.ringing_at,
         )
         .where(*where)  # type: ignore[arg-type]
         .where(or_(t.outcome.is_(None), t.outcome != AttemptOutcome.CANCELLED.value))
@@ -189,6 +207,7 @@ def _attempts(conn: Connection, *where: object) -> list[AttemptLogEntry]:
             answered_at=row.answered_at,
             ended_at=row.ended_at,
             ring_s=None if row.ring_s is None else float(row.ring_s),
+            ringing_at=row.ringing_at,
         )
         for row in conn.execute(query)
     ]
@@ -226,6 +245,20 @@ def _dnc(conn: Connection, campaign: str, numbers: set[str]) -> DncSet:
         )
         entries += [DncEntry(r.phone_e164, r.campaign, r.added_at) for r in conn.execute(query)]
     return DncSet(entries)
+
+
+def _ledgered_abandons(conn: Connection, campaign: str, attempt_ids: list[str]) -> set[str]:
+    """Which of ``attempt_ids`` the ledger has an abandon for, whenever it was recorded."""
+    t = abandon_ledger.c
+    found: set[str] = set()
+    for start in range(0, len(attempt_ids), _CHUNK):
+        query = select(t.attempt_id).where(
+            t.campaign == campaign,
+            t.kind == LedgerKind.ABANDON.value,
+            t.attempt_id.in_(attempt_ids[start : start + _CHUNK]),
+        )
+        found.update(str(row.attempt_id) for row in conn.execute(query))
+    return found
 
 
 def _ledger(conn: Connection, campaign: str, start: object, end: object) -> list[LedgerRecord]:
@@ -290,8 +323,11 @@ def audit_table(audits: Sequence[ComplianceAudit], period: Period) -> Table:
 
 def violation_lines(audits: Sequence[ComplianceAudit], limit: int = VIOLATIONS_SHOWN) -> list[str]:
     """The violations as lines of text, oldest first, at most ``limit`` (and how many more)."""
-    found = sorted((v for a in audits for v in a.violations), key=lambda v: (v.at, v.attempt_id))
-    lines = [str(v) for v in found[:limit]]
+    found = sorted(
+        ((a.campaign, v) for a in audits for v in a.violations),
+        key=lambda cv: (cv[1].at, cv[1].attempt_id),
+    )
+    lines = [f"{campaign}: {v}" for campaign, v in found[:limit]]
     if len(found) > limit:
         lines.append(f"... and {len(found) - limit} more (--csv or --json lists them all)")
     return lines

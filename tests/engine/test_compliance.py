@@ -163,3 +163,29 @@ def test_an_abandoned_attempt_missing_from_the_ledger() -> None:
     (violation,) = audit_attempts(log, campaign(), ledger=[])
     assert (violation.rule, violation.attempt_id) == (Rule.LEDGER, "a1")
     assert audit_attempts([attempt(1, 0, None)], campaign(), ledger=[]) == []  # in flight
+
+
+def test_the_per_day_cap_counts_utc_days_as_the_store_does() -> None:
+    """attempts_today resets at UTC midnight (docs/database.md): 10:00 and 11:30 in New York,
+    then 20:00 there (01:00 UTC, the next UTC day) is within a cap of 2; 18:00 (23:00 UTC,
+    the same UTC day) is not."""
+    config = campaign(attempts={"max_per_day": 2, "min_gap_s": 0})
+    morning = [attempt(1, -2, "busy"), attempt(2, -0.5, "busy")]  # 15:00 and 16:30 UTC
+    assert audit_attempts([*morning, attempt(3, 8, "busy")], config) == []
+    (violation,) = audit_attempts([*morning, attempt(3, 6, "busy")], config)
+    assert (violation.attempt_id, violation.rule) == ("a3", Rule.MAX_ATTEMPTS_DAY)
+
+
+def test_the_minimum_ring_is_of_ringing_not_of_call_set_up() -> None:
+    placed = NOON_NY
+    slow_setup = attempt(
+        1,
+        0,
+        "no_answer",
+        ring_s=20.0,
+        ringing_at=placed + timedelta(seconds=8),
+        ended_at=placed + timedelta(seconds=20),
+    )
+    (violation,) = audit_attempts([slow_setup], campaign())
+    assert violation.rule == Rule.MIN_RING and "rang 12 s" in violation.detail
+    assert audit_attempts([attempt(1, 0, "no_answer", ring_s=20.0)], campaign()) == []

@@ -260,3 +260,21 @@ def test_a_surge_of_live_answers_narrows_the_guard_within_seconds() -> None:
 
     calm, surge = room(0), room(40)
     assert surge < calm, (surge, calm)
+
+
+def test_ledger_entries_name_their_call_even_when_a_machine_hears_the_safe_harbour_too() -> None:
+    """A machine sent to a seat (on_machine: seat) and a person both left without one: both
+    hear the safe-harbour message, only the person's is an abandon, and the ledger says whose
+    (the daemon files each entry under the call it names)."""
+    r = _runner(amd=True, on_machine="seat")
+    _place(r, "m")
+    _place(r, "h")
+    r.on_event(CallAnswered("m"), 3.0)
+    r.on_event(AmdResult("m", AmdStatus.MACHINE), 4.0)
+    r.on_event(CallAnswered("h"), 4.5)
+    r.on_event(AmdResult("h", AmdStatus.HUMAN), 5.0)
+    assert r.tick(7.0) == [PlaySafeHarbour("m"), PlaySafeHarbour("h")]
+    entries = [(e.kind, e.call_id) for e in r.drain_ledger()]
+    assert entries == [(LedgerKind.LIVE_ANSWER, "h"), (LedgerKind.ABANDON, "h")]
+    outcomes = {rec.call_id: rec.outcome for rec in r.drain_records()}
+    assert outcomes == {"m": CallOutcome.MACHINE, "h": CallOutcome.ABANDONED}

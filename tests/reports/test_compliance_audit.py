@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from typer.testing import CliRunner
 
 from dialer.cli.report import report_app
@@ -197,11 +197,44 @@ def test_audit_names_every_broken_rule_and_nothing_else(db_url: str) -> None:
     assert {v.attempt_id for v in later.violations} == {"a7", "a8", "a9", "a13"}
 
 
-def test_a_campaign_without_violations(db_url: str) -> None:
+def test_a_clean_stretch_has_no_violation(db_url: str) -> None:
     fill(db_url)
-    quiet = Period(NOON_NY + timedelta(hours=3), PERIOD.end)
-    result = audit(db_url, quiet)
-    assert result.ok and result.attempts == 0 and result.worst_rate == 0.0
+    clean = Period(NOON_NY, NOON_NY + timedelta(seconds=90))  # a1 (human) and a2 (rang 20 s)
+    result = audit(db_url, clean)
+    assert result.ok and (result.attempts, result.live_answers) == (2, 1)
+    assert result.worst_rate == pytest.approx(1 / 41)  # the 20-day-old abandon, in the window
+
+
+def test_an_abandon_ledgered_after_the_period_ends_is_not_missing(db_url: str) -> None:
+    """The abandon is recorded when the connect window runs out, which can be just after the
+    audited period: the call is still in the ledger."""
+    fill(db_url)
+    end = PERIOD.end  # 19:00 in New York
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        lead_id = conn.execute(select(leads.c.id).where(leads.c.phone_e164 == "+12125550012"))
+        lead = lead_id.scalar_one()
+        conn.execute(
+            insert(attempts),
+            {
+                "id": "late", "lead_id": lead, "campaign": "audit",
+                "phone_e164": "+12125550012", "placed_at": end - timedelta(seconds=10),
+                "answered_at": end - timedelta(seconds=2), "state": "ended",
+                "outcome": "abandoned", "created_at": end - timedelta(seconds=10),
+            },
+        )  # fmt: skip
+        conn.execute(
+            insert(abandon_ledger),
+            [
+                {"campaign": "audit", "kind": "live_answer", "at": end - timedelta(seconds=2),
+                 "attempt_id": "late"},
+                {"campaign": "audit", "kind": "abandon", "at": end + timedelta(seconds=0.5),
+                 "attempt_id": "late"},
+            ],
+        )  # fmt: skip
+    engine.dispose()
+    day = Period(end - timedelta(days=1), end)
+    assert not [v for v in audit(db_url, day).violations if v.attempt_id == "late"]
 
 
 @pytest.fixture
@@ -237,11 +270,14 @@ def test_cli_json_and_csv(filled: str, tmp_path: Any) -> None:
 
 
 def test_cli_clean_period_exits_0(filled: str) -> None:
-    result = runner.invoke(
-        report_app, ["compliance", "--from", "2026-11-26", "--campaign", "audit", "--db", filled]
-    )
+    args = ["--from", "2026-11-25T17:00", "--to", "2026-11-25T17:01:30", "--campaign", "audit"]
+    result = runner.invoke(report_app, ["compliance", *args, "--db", filled])
     assert result.exit_code == 0, result.output
     assert "none" in result.output
+    data = json.loads(
+        runner.invoke(report_app, ["compliance", *args, "--json", "--db", filled]).output
+    )
+    assert data["ok"] and data["campaigns"][0]["calls"] == 2
 
 
 def test_cli_names_an_unknown_campaign_and_a_stored_config_that_no_longer_validates(
@@ -258,3 +294,19 @@ def test_cli_names_an_unknown_campaign_and_a_stored_config_that_no_longer_valida
     result = runner.invoke(report_app, ["compliance", "--campaign", "audit", "--db", filled])
     assert result.exit_code == 1
     assert "campaign audit" in result.output and "abandon.cap" in result.output
+
+
+def test_cli_audits_the_other_campaigns_when_one_config_no_longer_validates(
+    filled: str,
+) -> None:
+    engine = make_engine(filled)
+    with engine.begin() as conn:
+        settings = CAMPAIGN.model_dump(mode="json")
+        apply_campaign(conn, "other", DialMode.PREDICTIVE, {**settings, "name": "other"}, NOON_NY)
+        conn.execute(
+            update(campaigns).where(campaigns.c.name == "audit").values(config_json={"x": 1})
+        )
+    engine.dispose()
+    result = runner.invoke(report_app, ["compliance", "--from", "2026-11-25", "--db", filled])
+    assert result.exit_code == 1
+    assert "campaign audit" in result.output and "other" in result.output
