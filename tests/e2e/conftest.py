@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dialer.telephony.sandbox import AmiCredentials, Sandbox
-from tests.e2e.harness import compliance_violations
+from tests.e2e.harness import compliance_violations, crash_settled
 from tests.support.asterisk import running_sandbox
 from tests.support.promtool import find_or_install_promtool
 
@@ -39,8 +39,13 @@ def e2e_promtool() -> str | None:
 def compliance_audit(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[None]:
     """After every end-to-end test, the compliance audit over the database it dialled from
     (calling hours, DNC, attempt caps, 72-hour rule, minimum ring, the abandon cap at every
-    abandon): the records of a real run must prove every rule was kept. A test that breaks a
-    rule on purpose names it: ``@pytest.mark.audit_expects("abandon_cap")``."""
+    abandon): the records of a real run must prove every rule was kept.
+
+    A test that kills the daemon on purpose may leave the one violation a crash can cause: a
+    call answered when the daemon died is settled as an abandon (it may have been a person, and
+    nobody took it), which a campaign with no abandon budget yet cannot afford. It says so with
+    ``@pytest.mark.audit_allows_crash_abandons``; only abandons of calls settled after a restart
+    are then let through."""
     yield
     urls = []
     if (tmp_path / "dialer.db").exists():
@@ -48,9 +53,10 @@ def compliance_audit(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
     postgres = request.node.funcargs.get("postgres_db_url")
     if isinstance(postgres, str):
         urls.append(postgres)
-    marker = request.node.get_closest_marker("audit_expects")
-    expected = set(marker.args) if marker else set()
+    crash_ok = request.node.get_closest_marker("audit_allows_crash_abandons") is not None
     for url in urls:
-        found = [line for line in compliance_violations(url)
-                 if not any(f": {rule}: " in line for rule in expected)]  # fmt: skip
-        assert not found, "compliance audit:\n" + "\n".join(found[:30])
+        found = compliance_violations(url)
+        if crash_ok and found:
+            settled = crash_settled(url)
+            found = [f for f in found if not (f[0] == "abandon_cap" and f[1] in settled)]
+        assert not found, "compliance audit:\n" + "\n".join(line for *_, line in found[:30])

@@ -441,9 +441,10 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def compliance_violations(db_url: str) -> list[str]:
+def compliance_violations(db_url: str) -> list[tuple[str, str, str]]:
     """The product's compliance audit (``dialerctl report compliance``) over everything in the
-    database: each violation as a line, none when the records prove every rule was kept."""
+    database: each violation as (rule, attempt id, line); none when the records prove every rule
+    was kept."""
     from dialer.reports import Period
     from dialer.reports.compliance import audit_campaigns
 
@@ -454,4 +455,11 @@ def compliance_violations(db_url: str) -> list[str]:
             audits = audit_campaigns(conn, period)
     finally:
         engine.dispose()
-    return [f"{a.campaign}: {v}" for a in audits for v in a.violations]
+    return [(str(v.rule), v.attempt_id, f"{a.campaign}: {v}") for a in audits for v in a.violations]
+
+
+def crash_settled(db_url: str) -> set[str]:
+    """Attempts the daemon settled after a restart (in flight when its predecessor died)."""
+    from dialer.daemon.reconcile import CRASH_CAUSE_TEXT
+
+    return {str(a["id"]) for a in snapshot(db_url).attempts if a["cause_text"] == CRASH_CAUSE_TEXT}

@@ -69,6 +69,9 @@ def trial_rows(db_url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
     return trials, samples
 
 
+# The SIGKILL may land while a sampled call is answered: settled after the restart as an abandon,
+# with no budget yet on a fresh campaign (seen: 1 abandon at 2 live answers).
+@pytest.mark.audit_allows_crash_abandons
 def test_trial_dials_the_sample_then_pauses_with_a_report(
     tmp_path: Path, e2e_credentials: AmiCredentials
 ) -> None:
