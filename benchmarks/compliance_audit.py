@@ -43,14 +43,18 @@ def fill(engine: Engine, calls: int) -> None:
     lead_count = max(1, calls * 2 // 5)
     config = CampaignConfig.model_validate({"name": "bench", "caller_id": {"pool": "p"}})
     with engine.begin() as conn:
-        q.apply_campaign(
-            conn, "bench", DialMode.PREDICTIVE, config.model_dump(mode="json"), DAY
-        )
+        q.apply_campaign(conn, "bench", DialMode.PREDICTIVE, config.model_dump(mode="json"), DAY)
         rows = [
-            {"campaign": "bench", "phone_e164": f"+1212{i:07d}", "time_zone": "America/New_York",
-             "validated_at": DAY, "created_at": DAY, "updated_at": DAY}
+            {
+                "campaign": "bench",
+                "phone_e164": f"+1212{i:07d}",
+                "time_zone": "America/New_York",
+                "validated_at": DAY,
+                "created_at": DAY,
+                "updated_at": DAY,
+            }
             for i in range(lead_count)
-        ]  # fmt: skip
+        ]
         ids: list[int] = []
         for start in range(0, lead_count, 5000):
             got = conn.execute(insert(leads).returning(leads.c.id), rows[start : start + 5000])
@@ -67,17 +71,37 @@ def fill(engine: Engine, calls: int) -> None:
             if n % 4 == 0:
                 answered = placed + timedelta(seconds=12)
                 outcome = "abandoned" if n % 200 == 0 and last else "human"
-                ledger.append({"campaign": "bench", "kind": "live_answer", "at": answered,
-                               "attempt_id": f"c{n}"})  # fmt: skip
+                ledger.append(
+                    {
+                        "campaign": "bench",
+                        "kind": "live_answer",
+                        "at": answered,
+                        "attempt_id": f"c{n}",
+                    }
+                )
                 if outcome == "abandoned":
-                    ledger.append({"campaign": "bench", "kind": "abandon",
-                                   "at": answered + timedelta(seconds=2),
-                                   "attempt_id": f"c{n}"})  # fmt: skip
+                    ledger.append(
+                        {
+                            "campaign": "bench",
+                            "kind": "abandon",
+                            "at": answered + timedelta(seconds=2),
+                            "attempt_id": f"c{n}",
+                        }
+                    )
             batch.append(
-                {"id": f"c{n}", "lead_id": ids[lead], "campaign": "bench",
-                 "phone_e164": f"+1212{lead:07d}", "placed_at": placed, "state": "ended",
-                 "outcome": outcome, "answered_at": answered, "ended_at": placed + timedelta(seconds=60),
-                 "ring_s": 12.0, "created_at": placed}  # fmt: skip
+                {
+                    "id": f"c{n}",
+                    "lead_id": ids[lead],
+                    "campaign": "bench",
+                    "phone_e164": f"+1212{lead:07d}",
+                    "placed_at": placed,
+                    "state": "ended",
+                    "outcome": outcome,
+                    "answered_at": answered,
+                    "ended_at": placed + timedelta(seconds=60),
+                    "ring_s": 12.0,
+                    "created_at": placed,
+                }
             )
             if len(batch) == 5000:
                 conn.execute(insert(attempts), batch)
