@@ -9,8 +9,10 @@ became ready. Illegal moves raise :class:`IllegalSeatTransition` naming the seat
 
 A busy seat (reserved, talking, wrap-up) whose agent has asked to pause or log out after this call
 is *leaving*: it will not come free for a new call, so the pacing forecast leaves it out
-(:meth:`SeatBoard.talk_elapsed` with ``leaving=False``). The mark ends when the seat leaves the
-busy states, or when the request is withdrawn.
+(:meth:`SeatBoard.talk_elapsed` with ``leaving=False``). A leaving seat that falls back to ready
+(its caller hung up before the bridge) is not offered a call either, until the driver pauses it or
+the request is withdrawn. The mark ends when the seat pauses, logs out or loses its phone, or when
+the request is withdrawn.
 """
 
 from __future__ import annotations
@@ -113,18 +115,19 @@ class SeatBoard:
             seat.call_id = None
         if new is SeatState.LOGGED_OUT:
             seat.logged_in_at = None
-        if new not in _BUSY:
+        if new not in _BUSY and new is not SeatState.READY:
             self._leaving.discard(seat_id)
         return seat
 
     def set_leaving(self, seat_id: str, leaving: bool) -> bool:
-        """Mark a busy seat as leaving after its call (or withdraw the mark); a seat that is not
-        busy is never marked (a ready seat pauses at once). Returns whether the mark changed."""
+        """Mark a busy seat as leaving after its call (or withdraw the mark). A seat that is not
+        busy is not newly marked (a ready seat pauses at once), but a leaving seat back at ready
+        keeps its mark. Returns whether the mark changed."""
         before = seat_id in self._leaving
-        if leaving and self.get(seat_id).state in _BUSY:
-            self._leaving.add(seat_id)
-        else:
+        if not leaving:
             self._leaving.discard(seat_id)
+        elif self.get(seat_id).state in _BUSY:
+            self._leaving.add(seat_id)
         return before != (seat_id in self._leaving)
 
     def is_leaving(self, seat_id: str) -> bool:
@@ -135,13 +138,17 @@ class SeatBoard:
         return len(self._leaving)
 
     def longest_idle(self) -> Seat | None:
-        """The ready seat that has waited longest, or None."""
+        """The ready seat that has waited longest, or None (a leaving seat takes no call)."""
         for seat_id in self._ready:
-            return self.seats[seat_id]
+            if seat_id not in self._leaving:
+                return self.seats[seat_id]
         return None
 
     @property
     def ready_count(self) -> int:
+        """Ready seats that may take a call (a leaving seat back at ready is not one)."""
+        if self._leaving:
+            return len(self._ready) - sum(1 for s in self._leaving if s in self._ready)
         return len(self._ready)
 
     @property

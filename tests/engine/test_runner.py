@@ -278,3 +278,21 @@ def test_ledger_entries_name_their_call_even_when_a_machine_hears_the_safe_harbo
     assert entries == [(LedgerKind.LIVE_ANSWER, "h"), (LedgerKind.ABANDON, "h")]
     outcomes = {rec.call_id: rec.outcome for rec in r.drain_records()}
     assert outcomes == {"m": CallOutcome.MACHINE, "h": CallOutcome.ABANDONED}
+
+
+def test_a_seat_leaving_after_its_call_takes_no_new_call_when_its_caller_hangs_up_first() -> None:
+    """The agent asked for a break while a call was being bridged to the seat; the caller hung up
+    before the bridge, so the seat is ready again: a waiting answer does not get it (the driver
+    pauses it at its next sync)."""
+    r = _runner(connect_window_s=2.0)
+    r.seat_login("s1", 0.0)
+    _place(r, "a")
+    _place(r, "b")
+    assert r.on_event(CallAnswered("a"), 5.0) == [ConnectToSeat("a", "s1")]
+    assert r.seat_leaves_after_call("s1", True, 5.1)
+    assert r.on_event(CallAnswered("b"), 5.2) == []  # waits: no seat ready
+    r.on_event(CallHungUp("a", 16), 5.3)  # gone before the bridge: s1 back at ready
+    assert r.seats.get("s1").state is SeatState.READY and r.seats.is_leaving("s1")
+    assert r.tick(7.2) == [PlaySafeHarbour("b")]  # nobody took b
+    r.seat_pause("s1", "break", 7.5)
+    assert not r.seats.is_leaving("s1")

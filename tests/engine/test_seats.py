@@ -81,7 +81,14 @@ def test_a_busy_seat_leaving_after_its_call_drops_out_of_the_forecast_arrays() -
     board.move("s0", SeatState.WRAPUP, 11.0)  # still leaving through its wrap-up
     assert board.is_leaving("s0") and board.leaving_count == 2
     board.move("s0", SeatState.PAUSED, 15.0, "break")  # gone: the mark ends
+    # s2's wrap-up ends before the driver pauses it: back at ready, but it takes no call
     board.move("s2", SeatState.READY, 15.0)
+    assert board.is_leaving("s2") and not board.set_leaving("s2", True)
+    assert board.ready_count == 1 and board.longest_idle() is board.get("idle")
+    board.move("idle", SeatState.RESERVED, 16.0)
+    assert board.ready_count == 0 and board.longest_idle() is None
+    assert board.set_leaving("s2", False)  # the agent stays after all
+    assert board.ready_count == 1 and board.longest_idle() is board.get("s2")
     assert board.leaving_count == 0
     assert board.set_leaving("s1", True) and board.set_leaving("s1", False)  # withdrawn
-    assert list(board.talk_elapsed(20.0, leaving=False)) == [18.0]
+    assert list(board.talk_elapsed(20.0, leaving=False)) == [18.0, 4.0]
