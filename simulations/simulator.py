@@ -322,7 +322,7 @@ class _Sim:
         while len(active) < target:
             if self.leaving:
                 seat_id = self.leaving.pop()  # cancel a pending logout
-                runner.seat_leaves_after_call(seat_id, False, now)
+                self._apply(runner.seat_leaves_after_call(seat_id, False, now), now)
             else:
                 seat_id = f"s{len(self.seat_names) + 1}"
                 self.seat_names.append(seat_id)
@@ -338,7 +338,7 @@ class _Sim:
                 self.leaving.add(seat_id)  # logs out when its wrap-up ends
                 # (the agent says so when the team changes, as a desktop's "log out after
                 # this call" would)
-                runner.seat_leaves_after_call(seat_id, True, now)
+                self._apply(runner.seat_leaves_after_call(seat_id, True, now), now)
 
     def _seat_count_changed(self, now: float, delta: int) -> None:
         t = min(now, self.sc.duration)

@@ -187,15 +187,19 @@ class CallRecords(WorkerBase):
         self.shared.writer.put(write, "finish_attempt", f"finish attempt {attempt_id}")
 
     def _finish_unresolved(self, call_id: str, info: CallInfo, now: float) -> None:
-        """A call whose end Asterisk never reported (hung up at drain): record it anyway."""
+        """A call whose end Asterisk never reported (hung up at drain): record it anyway, as the
+        runner last saw it (the caller collects the runner's finished records first)."""
         self.calls.pop(call_id, None)
-        call = self.runner.calls.pop(call_id, None)
+        call = self.runner.drop_call(call_id, now)
         outcome = AttemptOutcome.FAILED
-        if call is not None and call.state is CallState.IN_IVR:
+        if call is None:
+            pass  # (the runner never knew it: never placed as far as pacing goes)
+        elif call.state is CallState.IN_IVR:
             outcome = AttemptOutcome.ROBOT  # heard the IVR, asked for nobody: not an abandon
-        elif call is not None and call.state is CallState.CONNECTED:
-            outcome = AttemptOutcome.HUMAN  # talking to a seat when the drain ran out
-        elif info.live_at is not None:
+        elif call.state is CallState.CONNECTED or call.machine:
+            # talking to a seat when the drain ran out (or a machine, wherever it was)
+            outcome = AttemptOutcome.MACHINE if call.machine else AttemptOutcome.HUMAN
+        elif call.state in (CallState.LIVE, CallState.CONNECTING):
             # A person waiting for a seat, hung up: an abandon, and the cap's record says so
             # (its live answer was ledgered when the person answered).
             outcome = AttemptOutcome.ABANDONED

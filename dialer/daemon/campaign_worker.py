@@ -365,6 +365,10 @@ class CampaignWorker(SeatDriver, TrialKeeper, PreviewDialler, CallRecords):
                 await self._carry_out(self.runner.tick(now), now, from_tick=True)
                 await self._sleep(0.1)
             now = time.time()
+            # (what the runner already settled — an abandon ledgered, a record finished — is
+            # filed first: the rest is what the PBX never reported)
+            self._ledger()
+            self._collect(now)
             for call_id, info in list(self.calls.items()):
                 self._finish_unresolved(call_id, info, now)
         for seat in self.seats.values():

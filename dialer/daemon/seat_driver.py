@@ -104,9 +104,13 @@ class SeatDriver(WorkerBase):
             # A pause or logout asked for mid-call takes effect after it (_auto_ready); until
             # then the forecast must not count the seat as coming free.
             leaving = seat.requested in (SeatRequest.PAUSED.value, SeatRequest.LOGGED_OUT.value)
-            if self.runner.seat_leaves_after_call(seat.seat_id, leaving, now):
+            before = board.is_leaving(seat.seat_id)
+            commands = self.runner.seat_leaves_after_call(seat.seat_id, leaving, now)
+            if board.is_leaving(seat.seat_id) != before:
                 log.info("seat_leaving_after_call", seat=seat.seat_id, leaving=leaving,
                          requested=seat.requested)  # fmt: skip
+            if commands:  # (the request withdrawn at ready: a waiting answer takes the seat)
+                await self._carry_out(commands, now, from_tick=True)
         self._report_seat(seat, now)
 
     def _auto_ready(self, now: float) -> None:

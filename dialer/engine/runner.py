@@ -380,6 +380,20 @@ class CampaignRunner:
             timeout_s=self.config.ring_timeout_s,
         )
 
+    def drop_call(self, call_id: str, now: float) -> Call | None:
+        """Forget a call the PBX will never report on (hung up at shutdown): out of the calls,
+        the ringing, the waiting and the connecting, a seat reserved for it ready again.
+        Returns the call as it stood, for the caller's record."""
+        call = self.calls.pop(call_id, None)
+        self._ringing.pop(call_id, None)
+        self._waiting.pop(call_id, None)
+        self._connecting.pop(call_id, None)
+        connecting = call is not None and call.state is CallState.CONNECTING
+        seat = self.seats.seats.get(call.seat_id or "") if connecting and call else None
+        if seat is not None and seat.state is SeatState.RESERVED:
+            self.seats.move(seat.seat_id, SeatState.READY, now)
+        return call
+
     def release_demand(self, count: int) -> None:
         """Give back ``count`` requested calls that will not be placed (no lead, paused...)."""
         del self._requests[: max(0, count)]
@@ -662,17 +676,21 @@ class CampaignRunner:
     def seat_logout(self, seat_id: str, now: float) -> None:
         self.seats.move(seat_id, SeatState.LOGGED_OUT, now)
 
-    def seat_leaves_after_call(self, seat_id: str, leaving: bool, now: float) -> bool:
+    def seat_leaves_after_call(self, seat_id: str, leaving: bool, now: float) -> list[Command]:
         """The agent asked to pause or log out after this call (``leaving``), or withdrew it.
 
         The seat keeps its call and wrap-up, but the pacing forecast stops counting it among
         the seats coming free: calls dialled for it would be answered by people no seat takes
         (a team shrinking with calls in flight for the seats that left broke the cap in the
-        random scenarios of the cap hunt). Ignored for a seat that is not busy. Returns whether
-        the mark changed.
+        random scenarios of the cap hunt); back at ready before its driver pauses it, it takes
+        no call. Ignored for a seat that is not busy (or marked). Withdrawn from a ready seat,
+        the seat serves the live answers waiting: the commands to carry out.
         """
-        del now  # (the mark is a fact, not a timed state: the seat's own clock runs on)
-        return self.seats.set_leaving(seat_id, leaving)
+        board = self.seats
+        withdrawn = board.set_leaving(seat_id, leaving) and not leaving
+        if withdrawn and board.get(seat_id).state is SeatState.READY:
+            return self._serve_waiting(now)
+        return []
 
     # ================================================================== inbound (callbacks)
     def inbound_to_seat(self, call_id: str, seat_id: str, now: float) -> ConnectToSeat | None:
@@ -681,6 +699,8 @@ class CampaignRunner:
         seat = self.seats.seats.get(seat_id)
         if seat is None or seat.state is not SeatState.READY or call_id in self._inbound:
             return None
+        if self.seats.is_leaving(seat_id):
+            return None  # (its agent asked to go: back at ready only until paused)
         self.seats.move(seat_id, SeatState.RESERVED, now)
         seat.call_id = call_id
         self._inbound[call_id] = seat_id

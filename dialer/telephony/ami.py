@@ -113,6 +113,10 @@ class AmiServerConfig:
     reconnect_max_s: float = 30.0
     flush_grace_s: float = 1.0  # how long a failed Originate waits for its channel's Hangup
     originate_grace_s: float = 60.0  # Originate outcome overdue after timeout + this: reconcile
+    #: Asterisk's Originate timeout runs from the dial, call set-up included, but the law's
+    #: minimum ring (15 s) is of ringing: the timeout sent is the call's ``timeout_s`` plus this,
+    #: so the phone rings at least ``timeout_s`` when set-up takes up to this long.
+    ring_setup_allowance_s: float = 5.0
 
 
 def digits_of(number: str) -> str:
@@ -502,6 +506,7 @@ class AmiTelephony:
             # (the daemon asks for no more calls than free_capacity, which counts the tokens: a
             # call waits here when campaigns sharing the trunk raced for the same tokens)
             wait = self._call_rate.take(time.monotonic())
+        timeout_s += self.config.ring_setup_allowance_s
         self.tracker.expect_call(
             call_id, deadline=loop.time() + wait + timeout_s + self.config.originate_grace_s
         )

@@ -289,10 +289,37 @@ def test_a_seat_leaving_after_its_call_takes_no_new_call_when_its_caller_hangs_u
     _place(r, "a")
     _place(r, "b")
     assert r.on_event(CallAnswered("a"), 5.0) == [ConnectToSeat("a", "s1")]
-    assert r.seat_leaves_after_call("s1", True, 5.1)
+    assert r.seat_leaves_after_call("s1", True, 5.1) == [] and r.seats.is_leaving("s1")
     assert r.on_event(CallAnswered("b"), 5.2) == []  # waits: no seat ready
     r.on_event(CallHungUp("a", 16), 5.3)  # gone before the bridge: s1 back at ready
     assert r.seats.get("s1").state is SeatState.READY and r.seats.is_leaving("s1")
+    assert r.inbound_to_seat("in1", "s1", 5.35) is None  # nor does a callback get it
     assert r.tick(7.2) == [PlaySafeHarbour("b")]  # nobody took b
     r.seat_pause("s1", "break", 7.5)
     assert not r.seats.is_leaving("s1")
+
+
+def test_a_leaving_mark_withdrawn_at_ready_serves_the_answer_waiting() -> None:
+    r = _runner(connect_window_s=2.0)
+    r.seat_login("s1", 0.0)
+    _place(r, "a")
+    _place(r, "b")
+    assert r.on_event(CallAnswered("a"), 5.0) == [ConnectToSeat("a", "s1")]
+    r.seat_leaves_after_call("s1", True, 5.1)
+    r.on_event(CallAnswered("b"), 5.2)
+    r.on_event(CallHungUp("a", 16), 5.3)
+    assert r.seat_leaves_after_call("s1", False, 5.4) == [ConnectToSeat("b", "s1")]
+
+
+def test_a_call_dropped_at_shutdown_leaves_no_trace_in_the_runner() -> None:
+    r = _runner(connect_window_s=2.0)
+    r.seat_login("s1", 0.0)
+    _place(r, "a")
+    _place(r, "b")
+    assert r.on_event(CallAnswered("a"), 5.0) == [ConnectToSeat("a", "s1")]
+    r.on_event(CallAnswered("b"), 5.1)  # waiting
+    dropped = r.drop_call("a", 6.0)
+    assert dropped is not None and dropped.seat_id == "s1"
+    assert r.seats.get("s1").state is SeatState.READY  # the reservation is undone
+    assert r.drop_call("b", 6.0) is not None and r.drop_call("b", 6.0) is None
+    assert r.tick(9.0) == []  # nothing left waiting for a deadline

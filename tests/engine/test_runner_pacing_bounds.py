@@ -191,9 +191,11 @@ def test_a_seat_leaving_after_its_call_is_not_forecast_to_come_free() -> None:
             r.seats.move(f"s{i}", SeatState.RESERVED, 3800.0)
             r.seats.move(f"s{i}", SeatState.TALKING, 3800.0)
         for i in range(leaving):
-            assert r.seat_leaves_after_call(f"s{i}", True, 4000.0)
+            assert r.seat_leaves_after_call(f"s{i}", True, 4000.0) == []
+            assert r.seats.is_leaving(f"s{i}")
             if withdrawn:
-                assert r.seat_leaves_after_call(f"s{i}", False, 4000.0)
+                assert r.seat_leaves_after_call(f"s{i}", False, 4000.0) == []
+                assert not r.seats.is_leaving(f"s{i}")
         return r, r.dial_demand(4000.0)
 
     everyone, calls = runner(0)

@@ -216,6 +216,24 @@ async def test_actions_on_unknown_calls_become_events_not_crashes(
     await recorder.stop()
 
 
+async def test_a_no_answer_call_rings_its_whole_timeout_after_call_set_up(
+    telephony: AmiTelephony,
+) -> None:
+    """Asterisk's Originate timeout counts call set-up; the adapter adds an allowance for it, so
+    the phone rings at least the call's timeout (the law's minimum ring is of ringing)."""
+    recorder = EventRecorder(telephony.events())
+    call_id = new_id()
+    await telephony.originate(call_id, sim_number(SimBehaviour.NO_ANSWER), CALLER_ID, 2)
+    rang_at, _ = await recorder.wait_for(lambda e: e == CallRinging(call_id))
+    ended_at, final = await recorder.wait_for(
+        lambda e: isinstance(e, OriginateFailed) and e.call_id == call_id, 20
+    )
+    allowance = telephony.config.ring_setup_allowance_s
+    assert final.reason is FailReason.NO_ANSWER
+    assert 2.0 + allowance - 1.0 <= ended_at - rang_at <= 2.0 + allowance + 1.5, ended_at - rang_at
+    await recorder.stop()
+
+
 async def test_live_channels_lists_a_ringing_call(telephony: AmiTelephony) -> None:
     recorder = EventRecorder(telephony.events())
     call_id = new_id()
