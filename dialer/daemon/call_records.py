@@ -16,7 +16,7 @@ from dialer.daemon.dialling import lead_view
 from dialer.daemon.worker_base import CallInfo, WorkerBase, log, utc
 from dialer.daemon.worker_jobs import ledger_job, previous_outcomes
 from dialer.engine import numbers
-from dialer.engine.calls import CallOutcome, CallState
+from dialer.engine.calls import CallOutcome
 from dialer.engine.events import (
     AmdResult,
     CallAnswered,
@@ -39,8 +39,6 @@ from dialer.store.attempts import (
 )
 from dialer.store.caller_ids import set_caller_id_state
 from dialer.telephony.base import TelephonyEvent
-from pacing.budget import LedgerEntry
-from pacing.budget import LedgerKind as PacingLedgerKind
 
 
 class CallRecords(WorkerBase):
@@ -190,32 +188,14 @@ class CallRecords(WorkerBase):
         """A call whose end Asterisk never reported (hung up at drain): record it anyway, as the
         runner last saw it (the caller collects the runner's finished records first)."""
         self.calls.pop(call_id, None)
-        call = self.runner.drop_call(call_id, now)
-        outcome = AttemptOutcome.FAILED
-        if call is None:
-            pass  # (the runner never knew it: never placed as far as pacing goes)
-        elif call.state is CallState.IN_IVR:
-            outcome = AttemptOutcome.ROBOT  # heard the IVR, asked for nobody: not an abandon
-        elif call.state is CallState.CONNECTED or call.machine:
-            # talking to a seat when the drain ran out (or a machine, wherever it was)
-            outcome = AttemptOutcome.MACHINE if call.machine else AttemptOutcome.HUMAN
-        elif call.state in (CallState.LIVE, CallState.CONNECTING):
-            # A person waiting for a seat, hung up: an abandon, and the cap's record says so
-            # (its live answer was ledgered when the person answered).
-            outcome = AttemptOutcome.ABANDONED
-            self.runner.controller.record(LedgerEntry(now, PacingLedgerKind.ABANDON, call_id))
-            self.metrics.abandon(self.name)
-            self.shared.writer.put(
-                ledger_job(self.name, LedgerKind.ABANDON, utc(now), call_id),
-                "abandon_ledger",
-                f"ledger abandon {call_id} (hung up at shutdown)",
-            )
+        outcome = self.runner.drop_call(call_id, now) or CallOutcome.FAILED
+        self._ledger()  # (a person left waiting for a seat: the runner ledgered an abandon)
         record = AttemptRecord(
             call_id=call_id,
             lead_id=info.lead.id if info.lead else None,
             number=info.number,
             caller_id=info.caller_id,
-            outcome=CallOutcome(outcome.value),
+            outcome=outcome,
             placed_at=info.placed_at,
             ended_at=now,
             answered_at=info.answered_at,

@@ -380,19 +380,32 @@ class CampaignRunner:
             timeout_s=self.config.ring_timeout_s,
         )
 
-    def drop_call(self, call_id: str, now: float) -> Call | None:
+    def drop_call(self, call_id: str, now: float) -> CallOutcome | None:
         """Forget a call the PBX will never report on (hung up at shutdown): out of the calls,
         the ringing, the waiting and the connecting, a seat reserved for it ready again.
-        Returns the call as it stood, for the caller's record."""
+
+        Returns how it ended as far as the runner saw it — None if it never knew the call (or
+        only that it rang): the IVR's, a seat's or a machine's call keeps its outcome; a person
+        waiting for a seat is an abandon, ledgered (their live answer was, when they answered).
+        """
         call = self.calls.pop(call_id, None)
         self._ringing.pop(call_id, None)
         self._waiting.pop(call_id, None)
         self._connecting.pop(call_id, None)
-        connecting = call is not None and call.state is CallState.CONNECTING
-        seat = self.seats.seats.get(call.seat_id or "") if connecting and call else None
-        if seat is not None and seat.state is SeatState.RESERVED:
-            self.seats.move(seat.seat_id, SeatState.READY, now)
-        return call
+        if call is None:
+            return None
+        if call.state is CallState.CONNECTING and call.seat_id is not None:
+            seat = self.seats.get(call.seat_id)
+            if seat.state is SeatState.RESERVED:
+                self.seats.move(seat.seat_id, SeatState.READY, now)
+        if call.state is CallState.IN_IVR:
+            return CallOutcome.ROBOT  # heard the IVR, asked for nobody: not an abandon
+        if call.state is CallState.CONNECTED or call.machine:
+            return CallOutcome.MACHINE if call.machine else CallOutcome.HUMAN
+        if call.state in (CallState.LIVE, CallState.CONNECTING):
+            self._ledger_add(LedgerEntry(now, LedgerKind.ABANDON, call_id))
+            return CallOutcome.ABANDONED
+        return None
 
     def release_demand(self, count: int) -> None:
         """Give back ``count`` requested calls that will not be placed (no lead, paused...)."""

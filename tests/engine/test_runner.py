@@ -280,15 +280,21 @@ def test_ledger_entries_name_their_call_even_when_a_machine_hears_the_safe_harbo
     assert outcomes == {"m": CallOutcome.MACHINE, "h": CallOutcome.ABANDONED}
 
 
-def test_a_seat_leaving_after_its_call_takes_no_new_call_when_its_caller_hangs_up_first() -> None:
-    """The agent asked for a break while a call was being bridged to the seat; the caller hung up
-    before the bridge, so the seat is ready again: a waiting answer does not get it (the driver
-    pauses it at its next sync)."""
+def _bridging_a_to_s1() -> CampaignRunner:
+    """One seat, s1, being bridged to call a (answered at 5 s); call b placed, not answered."""
     r = _runner(connect_window_s=2.0)
     r.seat_login("s1", 0.0)
     _place(r, "a")
     _place(r, "b")
     assert r.on_event(CallAnswered("a"), 5.0) == [ConnectToSeat("a", "s1")]
+    return r
+
+
+def test_a_seat_leaving_after_its_call_takes_no_new_call_when_its_caller_hangs_up_first() -> None:
+    """The agent asked for a break while a call was being bridged to the seat; the caller hung up
+    before the bridge, so the seat is ready again: a waiting answer does not get it (the driver
+    pauses it at its next sync)."""
+    r = _bridging_a_to_s1()
     assert r.seat_leaves_after_call("s1", True, 5.1) == [] and r.seats.is_leaving("s1")
     assert r.on_event(CallAnswered("b"), 5.2) == []  # waits: no seat ready
     r.on_event(CallHungUp("a", 16), 5.3)  # gone before the bridge: s1 back at ready
@@ -300,11 +306,7 @@ def test_a_seat_leaving_after_its_call_takes_no_new_call_when_its_caller_hangs_u
 
 
 def test_a_leaving_mark_withdrawn_at_ready_serves_the_answer_waiting() -> None:
-    r = _runner(connect_window_s=2.0)
-    r.seat_login("s1", 0.0)
-    _place(r, "a")
-    _place(r, "b")
-    assert r.on_event(CallAnswered("a"), 5.0) == [ConnectToSeat("a", "s1")]
+    r = _bridging_a_to_s1()
     r.seat_leaves_after_call("s1", True, 5.1)
     r.on_event(CallAnswered("b"), 5.2)
     r.on_event(CallHungUp("a", 16), 5.3)
@@ -312,14 +314,25 @@ def test_a_leaving_mark_withdrawn_at_ready_serves_the_answer_waiting() -> None:
 
 
 def test_a_call_dropped_at_shutdown_leaves_no_trace_in_the_runner() -> None:
-    r = _runner(connect_window_s=2.0)
-    r.seat_login("s1", 0.0)
-    _place(r, "a")
-    _place(r, "b")
-    assert r.on_event(CallAnswered("a"), 5.0) == [ConnectToSeat("a", "s1")]
+    """Hung up at the end of a drain, never reported by the PBX: a person being bridged or
+    waiting for a seat is an abandon, ledgered under their call; the reservation is undone."""
+    r = _bridging_a_to_s1()
     r.on_event(CallAnswered("b"), 5.1)  # waiting
-    dropped = r.drop_call("a", 6.0)
-    assert dropped is not None and dropped.seat_id == "s1"
+    r.drain_ledger()  # (their live answers)
+    assert r.drop_call("a", 6.0) is CallOutcome.ABANDONED
     assert r.seats.get("s1").state is SeatState.READY  # the reservation is undone
-    assert r.drop_call("b", 6.0) is not None and r.drop_call("b", 6.0) is None
+    assert r.drop_call("b", 6.0) is CallOutcome.ABANDONED and r.drop_call("b", 6.0) is None
+    assert [(e.kind, e.call_id) for e in r.drain_ledger()] == [
+        (LedgerKind.ABANDON, "a"),
+        (LedgerKind.ABANDON, "b"),
+    ]
+    assert r.controller.ledger.counts(6.0) == (2, 2)
     assert r.tick(9.0) == []  # nothing left waiting for a deadline
+
+
+def test_a_call_dropped_at_shutdown_keeps_the_outcome_it_had() -> None:
+    r = _bridging_a_to_s1()
+    r.on_event(CallConnected("a", "s1"), 5.1)
+    assert r.drop_call("a", 30.0) is CallOutcome.HUMAN  # talking to a seat: a contact
+    assert r.drop_call("b", 30.0) is None  # only ever placed: the runner cannot tell
+    assert [e.kind for e in r.drain_ledger()] == [LedgerKind.LIVE_ANSWER]
