@@ -419,8 +419,11 @@ def _missing_from_ledger(
             )
 
 
-def max_rolling_rate(records: Sequence[LedgerRecord], window_s: float) -> float:
-    """The highest abandon rate the rolling window showed at any record time (for reports)."""
+def max_rolling_rate(
+    records: Sequence[LedgerRecord], window_s: float, since: datetime | None = None
+) -> float:
+    """The highest abandon rate the rolling window showed at any record time (for reports);
+    with ``since``, at record times from then on (earlier records still fill the window)."""
     ordered = sorted(records, key=lambda r: r.at)
     times = [r.at for r in ordered]
     worst = 0.0
@@ -440,6 +443,6 @@ def max_rolling_rate(records: Sequence[LedgerRecord], window_s: float) -> float:
             left += 1
         if i + 1 < len(ordered) and bisect_right(times, record.at) > i + 1:
             continue  # several records at one instant: judge after the last of them
-        if answers:
+        if answers and (since is None or record.at >= since):
             worst = max(worst, abandons / answers)
     return worst

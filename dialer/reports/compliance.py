@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from pydantic import ValidationError
 from rich.table import Table
@@ -31,10 +31,10 @@ from dialer.config.models import CampaignConfig
 from dialer.engine.compliance import (
     AttemptLogEntry,
     LedgerRecord,
-    RollingAbandonLedger,
     Rule,
     Violation,
     audit_attempts,
+    max_rolling_rate,
 )
 from dialer.engine.leads import DncEntry, DncSet
 from dialer.reports.records import Period
@@ -44,6 +44,7 @@ from dialer.store.errors import NotFound
 from dialer.store.schema import abandon_ledger, attempts, campaigns, dnc_entries, leads
 
 _CHUNK = 900  # bound parameters per IN (SQLite's limit is 999 on old builds)
+T = TypeVar("T")
 
 
 class AuditInputError(ValueError):
@@ -166,12 +167,13 @@ def audit_campaign(conn: Connection, config: CampaignConfig, period: Period) -> 
         in_flight=sum(1 for a in audited if a.outcome is None),
         live_answers=sum(1 for r in in_period if r.kind == LedgerKind.LIVE_ANSWER),
         abandons=sum(1 for r in in_period if r.kind == LedgerKind.ABANDON),
-        worst_rate=_worst_rate(ledger, config, period),
+        worst_rate=max_rolling_rate(ledger, config.abandon.window_s, since=period.start),
         violations=tuple(violations),
     )
 
 
-def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
+def _chunks(values: Sequence[T]) -> Iterable[Sequence[T]]:
+    """``values`` in slices small enough for one IN (...)."""
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
 
@@ -238,9 +240,9 @@ def _dnc(conn: Connection, campaign: str, numbers: set[str]) -> DncSet:
     t = dnc_entries.c
     entries: list[DncEntry] = []
     wanted = sorted(numbers)
-    for start in range(0, len(wanted), _CHUNK):
+    for chunk in _chunks(wanted):
         query = select(t.phone_e164, t.campaign, t.added_at).where(
-            t.phone_e164.in_(wanted[start : start + _CHUNK]),
+            t.phone_e164.in_(chunk),
             or_(t.campaign.is_(None), t.campaign == campaign),
         )
         entries += [DncEntry(r.phone_e164, r.campaign, r.added_at) for r in conn.execute(query)]
@@ -251,11 +253,11 @@ def _ledgered_abandons(conn: Connection, campaign: str, attempt_ids: list[str]) 
     """Which of ``attempt_ids`` the ledger has an abandon for, whenever it was recorded."""
     t = abandon_ledger.c
     found: set[str] = set()
-    for start in range(0, len(attempt_ids), _CHUNK):
+    for chunk in _chunks(attempt_ids):
         query = select(t.attempt_id).where(
             t.campaign == campaign,
             t.kind == LedgerKind.ABANDON.value,
-            t.attempt_id.in_(attempt_ids[start : start + _CHUNK]),
+            t.attempt_id.in_(chunk),
         )
         found.update(str(row.attempt_id) for row in conn.execute(query))
     return found
@@ -269,19 +271,6 @@ def _ledger(conn: Connection, campaign: str, start: object, end: object) -> list
         .order_by(t.at, t.id)
     )
     return [LedgerRecord(r.at, LedgerKind(r.kind), r.attempt_id) for r in conn.execute(query)]
-
-
-def _worst_rate(ledger: Sequence[LedgerRecord], config: CampaignConfig, period: Period) -> float:
-    """The highest window rate at a ledger moment inside the period (each instant judged once
-    all its records are in)."""
-    rolling = RollingAbandonLedger(config.abandon.window_s, config.abandon.cap)
-    worst = 0.0
-    for i, record in enumerate(ledger):
-        rolling.record(record)
-        if record.at < period.start or (i + 1 < len(ledger) and ledger[i + 1].at == record.at):
-            continue
-        worst = max(worst, rolling.at(record.at).rate)
-    return worst
 
 
 # ----------------------------------------------------------------------------- output

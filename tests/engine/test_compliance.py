@@ -189,3 +189,12 @@ def test_the_minimum_ring_is_of_ringing_not_of_call_set_up() -> None:
     (violation,) = audit_attempts([slow_setup], campaign())
     assert violation.rule == Rule.MIN_RING and "rang 12 s" in violation.detail
     assert audit_attempts([attempt(1, 0, "no_answer", ring_s=20.0)], campaign()) == []
+
+
+def test_max_rolling_rate_from_a_moment_on() -> None:
+    base = utc(2026, 1, 1)
+    records = [LedgerRecord(base + timedelta(seconds=i), ANSWER) for i in range(10)]
+    records.insert(2, LedgerRecord(base + timedelta(seconds=1), ABANDON))  # 1 of 2 at 1 s
+    assert max_rolling_rate(records, 3600) == 0.5
+    # judged from 5 s on, the early abandon still counts in the window: 1 of 6, then less
+    assert max_rolling_rate(records, 3600, since=base + timedelta(seconds=5)) == 1 / 6
