@@ -269,6 +269,10 @@ class DurationEstimator:
         ).astype(np.float64)
         self._recency = 0.5 ** (np.arange(window)[::-1] / half_life)  # oldest first
         self.count = 0
+        # Durations cut short (age, weight, ``count`` when cut): at risk up to that age, never a
+        # death; forgotten, like completions, once ``window`` completions have come since.
+        self._cut: deque[tuple[float, float, int]] = deque(maxlen=window)
+        self._window = window
 
     def _index(self, x: FloatArray) -> NDArray[np.intp]:
         return np.minimum((np.maximum(x, 0.0) / self.step).astype(np.intp), self.bins - 1)
@@ -283,14 +287,50 @@ class DurationEstimator:
             self._ended.append(float(at))
         self.count += 1
 
+    def observe_censored(self, age: float, weight: float = 1.0) -> None:
+        """Record one duration known only to exceed ``age`` — cut short before it ended — as
+        ``weight`` of an observation (the chance it was one of this distribution's at all).
+
+        Leaving such durations out biases the table short whenever the cutting picks the long
+        ones: the ring trim hangs up calls that have rung 15 s, so the failure delays seen were
+        mostly the busy signals at a few seconds, a call still ringing at 8 s looked far likelier
+        to be answered than it was, and 250-seat campaigns forecast 25-46 % more answers from
+        their calls in flight than came (see docs/benchmarks.md, 2026-11-27)."""
+        if weight > 0.0:
+            self._cut.append((max(0.0, float(age)), min(1.0, float(weight)), self.count))
+
+    def _cut_weights(self) -> FloatArray:
+        """Per-bin weight of the durations cut short, by recency like the completed ones."""
+        cut = self._cut
+        while cut and self.count - cut[0][2] >= self._window:
+            cut.popleft()
+        if not cut:
+            return np.zeros(self.bins)
+        a = np.array(cut, np.float64)
+        w = a[:, 1] * 0.5 ** ((self.count - a[:, 2]) / self._half_life)
+        return np.bincount(self._index(a[:, 0]), weights=w, minlength=self.bins).astype(np.float64)
+
     def mean(self) -> float:
-        """Recency-weighted mean of completed durations, shrunk toward the prior mean."""
+        """Recency-weighted mean of completed durations, shrunk toward the prior mean (by the
+        prior's fading weight, :meth:`_prior_share`)."""
         n = len(self._samples)
         if n == 0:
             return self.prior.mean
         w = self._recency[-n:]
         x = np.fromiter(self._samples, np.float64, n)
-        return float((w @ x + self.prior.weight * self.prior.mean) / (w.sum() + self.prior.weight))
+        pw = self.prior.weight * self._prior_share()
+        return float((w @ x + pw * self.prior.mean) / (w.sum() + pw))
+
+    def _prior_share(self) -> float:
+        """The share of its weight the prior keeps: it is the oldest evidence there is, so it
+        fades with the same recency as the observations (half after ``half_life`` of them).
+
+        With its full weight for ever it never left the estimate: against the ~115 observations'
+        worth the recency weights keep, the prior wrap-up of 10 s held a fixed 5-s wrap-up's mean
+        at 5.33 s, and every talking seat was forecast free a third of a second late; a 150-s
+        talk prior held 45-s talks' table long. The first minutes keep the prior at full weight.
+        """
+        return 0.5 ** (self.count / self._half_life)
 
     def survival_table(
         self, censored: FloatArray | None = None, now: float | None = None
@@ -342,9 +382,11 @@ class DurationEstimator:
             running = np.bincount(self._index(censored), minlength=bins).astype(np.float64)
         else:
             running = np.zeros(bins)
+        if self._cut:
+            running = running + self._cut_weights()
         return km_survival(
             real_deaths,
-            self._prior_deaths,
+            self._prior_deaths * self._prior_share(),
             running,
             self.TAIL_AT_RISK,
             self.TAIL_FROM,
@@ -364,7 +406,7 @@ class DurationEstimator:
             x,
             ago,
             running,
-            self._prior_deaths,
+            self._prior_deaths * self._prior_share(),
             self.step,
             span,
             decay,

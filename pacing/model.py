@@ -196,6 +196,14 @@ class PacingEstimators:
         self.rates.observe(OutcomeRates.OTHER)
         self.fail_delay.observe(delay)
 
+    def observe_cut_short(self, ring_age: float, odds: tuple[float, float]) -> None:
+        """A dial hung up while still ringing at ``ring_age``: its delay is censored there, in
+        the answer-delay distribution by the chance it was a call that answers (``odds``: its
+        live and machine chances given it rang that long), in the failure-delay one by the rest."""
+        answering = min(1.0, odds[0] + odds[1])
+        self.answer_delay.observe_censored(ring_age, answering)
+        self.fail_delay.observe_censored(ring_age, 1.0 - answering)
+
     def observe_talk(self, seconds: float, at: float | None = None) -> None:
         self.talk.observe(seconds, at)
 

@@ -336,7 +336,10 @@ class CampaignRunner:
             call = calls[cid]
             del ringing[cid]
             call.move(CallState.NO_ANSWER, now)
-            self._resolved(cid, model.outcome_odds(now - call.placed_at))
+            age = now - call.placed_at
+            odds = model.outcome_odds(age)
+            self._resolved(cid, odds)
+            self.estimators.observe_cut_short(age, odds)
             self._finish(call, CallOutcome.NO_ANSWER)
             trimmed[cid] = now
             self.trimmed += 1

@@ -140,6 +140,19 @@ def test_a_trimmed_call_counts_for_the_hit_rate_as_its_odds_of_an_answer() -> No
     assert trimmed - rang_out > 0.01
 
 
+def test_a_trimmed_call_is_censored_in_the_ring_delays_at_its_age() -> None:
+    """Its delay is not known, only that it rang 15 s: left out, the failure delays seen were
+    the busy signals alone, and calls in flight looked likelier to answer than they were."""
+    r = _runner()
+    _all_seats_busy(r, 1.1)
+    _place(r, "old", 10.0)
+    assert r.trim_ringing(25.0) == [Hangup("old", "ring-trim")]
+    est = r.estimators
+    ((a_age, a_w, _),), ((f_age, f_w, _),) = est.answer_delay._cut, est.fail_delay._cut
+    assert a_age == f_age == pytest.approx(15.0)
+    assert 0 < a_w < 0.5 < f_w and a_w + f_w == pytest.approx(1.0)
+
+
 def test_an_answer_that_crossed_the_hang_up_counts_as_an_abandon() -> None:
     r = _runner()
     _all_seats_busy(r, 1.1)

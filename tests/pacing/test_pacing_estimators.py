@@ -269,3 +269,57 @@ def test_hit_rate_forgets_by_time_only_where_dials_come_fast() -> None:
     for i, u in enumerate(rng.random(60_000)):
         fast.observe(OutcomeRates.HUMAN if u < 0.01 else OutcomeRates.OTHER, 20.0 + i / 1000.0)
     assert fast.human < 0.02
+
+
+def test_the_prior_fades_as_observations_come() -> None:
+    """The prior is the oldest evidence: with its full weight for ever, a fixed 5-s wrap-up under
+    the default 10-s prior read 5.33 s after any number of wrap-ups (the recency weights keep
+    ~115 observations' worth), and every talking seat was forecast free late."""
+    est = DurationEstimator(DistributionPrior(10.0, 5.0, weight=8.0), 1.0, 600, 200, 80)
+    assert est.mean() == 10.0
+    est.observe(5.0)
+    assert est.mean() > 7.0  # one observation against the prior's 8: the prior still leads
+    for _ in range(2000):
+        est.observe(5.0)
+    assert est.mean() == pytest.approx(5.0, abs=1e-3)
+    # ... and the table: a fixed 5-s duration ends by 6 s for (almost) sure
+    assert survival_at(est.survival_table(), 1.0, np.array([6.0]))[0] < 1e-3
+
+
+def test_durations_cut_short_keep_the_table_unbiased() -> None:
+    """The ring trim hangs up the calls that ring longest. Dropped from the sample, they leave
+    the failure delays seen mostly busy signals and a call still ringing looks likelier to be
+    answered than it is; censored at the age they were cut, the table matches the true law."""
+    rng = np.random.default_rng(7)
+    prior = DistributionPrior(10.0, 8.0, weight=8.0)
+    dropped = DurationEstimator(prior, 0.25, 240, 300, 120)
+    censored = DurationEstimator(prior, 0.25, 240, 300, 120)
+    truth = np.where(rng.random(3000) < 0.3, 4.0, 20.0)  # busy at 4 s, ring out at 20 s
+    for x in truth:
+        if x > 15.0 and rng.random() < 0.8:  # most long rings hung up at 15 s
+            censored.observe_censored(15.0)
+            continue
+        dropped.observe(float(x))
+        censored.observe(float(x))
+    t = np.array([8.0, 15.0])
+    assert survival_at(dropped.survival_table(), 0.25, t)[0] < 0.5  # (true 0.7)
+    s8, s15 = survival_at(censored.survival_table(), 0.25, t)
+    assert s8 == pytest.approx(0.7, abs=0.05) and s15 == pytest.approx(0.7, abs=0.05)
+    # a weight below 1 counts as that share of an observation; none at all as nothing
+    half = DurationEstimator(prior, 0.25, 240, 300, 120)
+    for _ in range(300):
+        half.observe(4.0)
+        half.observe_censored(15.0, 0.5)
+        half.observe_censored(15.0, 0.0)
+    s = float(survival_at(half.survival_table(), 0.25, np.array([8.0]))[0])
+    assert s == pytest.approx(1 / 3, abs=0.03)
+
+
+def test_a_call_hung_up_ringing_is_censored_in_both_ring_delays_by_its_odds() -> None:
+    from pacing.model import PacingEstimators
+
+    est = PacingEstimators(max_ring_s=60.0)
+    est.observe_cut_short(16.0, (0.08, 0.02))
+    (age_a, w_a, _), (age_f, w_f, _) = est.answer_delay._cut[0], est.fail_delay._cut[0]
+    assert age_a == age_f == 16.0
+    assert w_a == pytest.approx(0.1) and w_f == pytest.approx(0.9)
