@@ -200,6 +200,8 @@ class AttemptRecord:
 
 
 _NOT_A_DIAL = -1  # (a dial's outcome the hit rate skips: the network failed the call)
+# What a resolved dial tells the ring-delay estimates (fed in placement order with its outcome):
+_ANSWERED_AFTER, _FAILED_AFTER, _CUT_SHORT_AT = 0, 1, 2
 
 _FAIL_OUTCOME = {
     FailReason.BUSY: (CallState.BUSY, CallOutcome.BUSY),
@@ -240,7 +242,11 @@ class CampaignRunner:
         # Outcomes enter the hit-rate estimate in placement order, not resolution order: live
         # answers resolve in ~12 s and no-answers only at the ring timeout, so counting them as
         # they resolve would overstate the hit rate right after a burst and understate it later.
+        # The answer and failure delays likewise: a burst of dials brings its busy signals
+        # back in 4 s and its ring-outs in 20, and at 250 seats a window of the last 300
+        # failures by arrival held one kind or the other (see _resolved).
         self._outcomes: dict[str, int | tuple[float, float] | None] = {}
+        self._ring_delays: dict[str, tuple[int, float]] = {}
         self._placed_at: dict[str, float] = {}  # placement time of calls with pending outcome
         self._dial_times: deque[float] = deque()  # recent placements, for the fast hit rate
         self._dial_times_sorted = True  # placements came in time order (always, with a clock)
@@ -337,9 +343,7 @@ class CampaignRunner:
             del ringing[cid]
             call.move(CallState.NO_ANSWER, now)
             age = now - call.placed_at
-            odds = model.outcome_odds(age)
-            self._resolved(cid, odds)
-            self.estimators.observe_cut_short(age, odds)
+            self._resolved(cid, model.outcome_odds(age), (_CUT_SHORT_AT, age))
             self._finish(call, CallOutcome.NO_ANSWER)
             trimmed[cid] = now
             self.trimmed += 1
@@ -959,8 +963,7 @@ class CampaignRunner:
         if status is AmdStatus.HANGUP:
             return self._customer_gone(cid, now, 16)
         self._ringing.pop(cid, None)
-        self.estimators.answer_delay.observe(now - call.placed_at)
-        self._resolved(cid, OutcomeRates.MACHINE)
+        self._resolved(cid, OutcomeRates.MACHINE, (_ANSWERED_AFTER, now - call.placed_at))
         action = self.config.on_machine
         if status is AmdStatus.NOTSURE:
             action = "hangup"  # on_notsure: hangup (treated as a machine)
@@ -977,8 +980,9 @@ class CampaignRunner:
         """A person (or, not ``counted``, a machine handled like one) is on the line."""
         if counted:
             self._ringing.pop(call.call_id, None)
-            self.estimators.answer_delay.observe(now - call.placed_at)
-            self._resolved(call.call_id, OutcomeRates.HUMAN)
+            self._resolved(
+                call.call_id, OutcomeRates.HUMAN, (_ANSWERED_AFTER, now - call.placed_at)
+            )
         if self.config.ivr_context is not None:
             # Robot mode: the IVR takes the call; only a hand-over request needs a seat, and only
             # then is it a live answer for the abandon rate (see dialer.engine.robot).
@@ -1110,16 +1114,24 @@ class CampaignRunner:
         if network_failure or not judged:
             self._resolved(call.call_id, _NOT_A_DIAL)
         else:
-            self.estimators.fail_delay.observe(now - call.placed_at)
-            self._resolved(call.call_id, OutcomeRates.OTHER)
+            self._resolved(call.call_id, OutcomeRates.OTHER, (_FAILED_AFTER, now - call.placed_at))
 
-    def _resolved(self, call_id: str, outcome: int | tuple[float, float]) -> None:
-        """Note a dial's outcome; feed the rate estimate every outcome whose elders are known."""
+    def _resolved(
+        self,
+        call_id: str,
+        outcome: int | tuple[float, float],
+        delay: tuple[int, float] | None = None,
+    ) -> None:
+        """Note a dial's outcome (and ``delay``: what its ring time says); feed the estimates
+        every outcome whose elders are known, in placement order."""
         outcomes = self._outcomes
         if call_id not in outcomes:
             return
         outcomes[call_id] = outcome
-        rates = self.estimators.rates
+        if delay is not None:
+            self._ring_delays[call_id] = delay
+        est = self.estimators
+        rates = est.rates
         # A call the adapter lost track of (dropped without an event) must not stall the
         # estimate: outcomes still unknown long after the ring timeout count as no contact.
         stale = self._placed_at[call_id] - 3.0 * self.config.ring_timeout_s - 60.0
@@ -1132,12 +1144,21 @@ class CampaignRunner:
                 known = OutcomeRates.OTHER
             del outcomes[first]
             placed = self._placed_at.pop(first)
+            delay = self._ring_delays.pop(first, None)
             if known == _NOT_A_DIAL:
                 continue
             if isinstance(known, tuple):
                 rates.observe_mixed(*known, placed)
             else:
                 rates.observe(known, placed)
+            if delay is not None:
+                kind, seconds = delay
+                if kind == _ANSWERED_AFTER:
+                    est.answer_delay.observe(seconds)
+                elif kind == _FAILED_AFTER:
+                    est.fail_delay.observe(seconds)
+                elif isinstance(known, tuple):
+                    est.observe_cut_short(seconds, known)
 
     def _ledger_add(self, entry: LedgerEntry) -> None:
         self.controller.record(entry)
