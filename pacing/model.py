@@ -183,28 +183,41 @@ class PacingEstimators:
         self.trim_from: float | None = None
 
     # ------------------------------------------------------------------ observations
+    def observe_dial(
+        self,
+        outcome: int | tuple[float, float],
+        ring_s: float | None = None,
+        at: float | None = None,
+    ) -> None:
+        """One resolved dial, placed at ``at`` (fed in placement order): its outcome for the
+        rates (``OutcomeRates.HUMAN``, ``MACHINE`` or ``OTHER``; or, for a call hung up while it
+        still rang, its live and machine odds) and its ring time (None: not known) for the
+        delay it ended — the answer delay, the failure delay, or, hung up, the failure delay
+        censored there as the chance it was a call that would have failed. Such a call is not
+        censored in the answer delays: weighed by odds the model itself gives, censored answers
+        fed back into those odds, and at a 2 % hit rate with most calls hung up the hit rate
+        swung tenfold; the answers they lose (a few late ones) were already known to be
+        missing."""
+        if isinstance(outcome, tuple):
+            self.rates.observe_mixed(*outcome, at)
+            if ring_s is not None:
+                answering = min(1.0, outcome[0] + outcome[1])
+                self.fail_delay.observe_censored(ring_s, 1.0 - answering)
+            return
+        self.rates.observe(outcome, at)
+        if ring_s is not None:
+            failed = outcome == OutcomeRates.OTHER
+            (self.fail_delay if failed else self.answer_delay).observe(ring_s)
+
     def observe_live_answer(self, delay: float) -> None:
-        self.rates.observe(OutcomeRates.HUMAN)
-        self.answer_delay.observe(delay)
+        self.observe_dial(OutcomeRates.HUMAN, delay)
 
     def observe_machine(self, delay: float) -> None:
-        self.rates.observe(OutcomeRates.MACHINE)
-        self.answer_delay.observe(delay)
+        self.observe_dial(OutcomeRates.MACHINE, delay)
 
     def observe_no_contact(self, delay: float) -> None:
         """A dial that failed, was busy or rang out after ``delay`` seconds."""
-        self.rates.observe(OutcomeRates.OTHER)
-        self.fail_delay.observe(delay)
-
-    def observe_cut_short(self, ring_age: float, odds: tuple[float, float]) -> None:
-        """A dial hung up while still ringing at ``ring_age`` (``odds``: its live and machine
-        chances given it rang that long): censored there in the failure delays, as the chance
-        it was a call that would have failed. The answer delays are left alone — weighed by
-        odds the model itself gives, censored answers fed back into those odds, and at a 2 %
-        hit rate with most calls hung up the hit rate swung tenfold; the answers they lose (a
-        few late ones) were already known to be missing."""
-        answering = min(1.0, odds[0] + odds[1])
-        self.fail_delay.observe_censored(ring_age, 1.0 - answering)
+        self.observe_dial(OutcomeRates.OTHER, delay)
 
     def observe_talk(self, seconds: float, at: float | None = None) -> None:
         self.talk.observe(seconds, at)

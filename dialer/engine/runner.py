@@ -200,8 +200,6 @@ class AttemptRecord:
 
 
 _NOT_A_DIAL = -1  # (a dial's outcome the hit rate skips: the network failed the call)
-# What a resolved dial tells the ring-delay estimates (fed in placement order with its outcome):
-_ANSWERED_AFTER, _FAILED_AFTER, _CUT_SHORT_AT = 0, 1, 2
 
 _FAIL_OUTCOME = {
     FailReason.BUSY: (CallState.BUSY, CallOutcome.BUSY),
@@ -246,7 +244,7 @@ class CampaignRunner:
         # back in 4 s and its ring-outs in 20, and at 250 seats a window of the last 300
         # failures by arrival held one kind or the other (see _resolved).
         self._outcomes: dict[str, int | tuple[float, float] | None] = {}
-        self._ring_delays: dict[str, tuple[int, float]] = {}
+        self._ring_s: dict[str, float] = {}  # ring time of resolved calls not yet fed
         self._placed_at: dict[str, float] = {}  # placement time of calls with pending outcome
         self._dial_times: deque[float] = deque()  # recent placements, for the fast hit rate
         self._dial_times_sorted = True  # placements came in time order (always, with a clock)
@@ -343,7 +341,7 @@ class CampaignRunner:
             del ringing[cid]
             call.move(CallState.NO_ANSWER, now)
             age = now - call.placed_at
-            self._resolved(cid, model.outcome_odds(age), (_CUT_SHORT_AT, age))
+            self._resolved(cid, model.outcome_odds(age), age)
             self._finish(call, CallOutcome.NO_ANSWER)
             trimmed[cid] = now
             self.trimmed += 1
@@ -963,7 +961,7 @@ class CampaignRunner:
         if status is AmdStatus.HANGUP:
             return self._customer_gone(cid, now, 16)
         self._ringing.pop(cid, None)
-        self._resolved(cid, OutcomeRates.MACHINE, (_ANSWERED_AFTER, now - call.placed_at))
+        self._resolved(cid, OutcomeRates.MACHINE, now - call.placed_at)
         action = self.config.on_machine
         if status is AmdStatus.NOTSURE:
             action = "hangup"  # on_notsure: hangup (treated as a machine)
@@ -980,9 +978,7 @@ class CampaignRunner:
         """A person (or, not ``counted``, a machine handled like one) is on the line."""
         if counted:
             self._ringing.pop(call.call_id, None)
-            self._resolved(
-                call.call_id, OutcomeRates.HUMAN, (_ANSWERED_AFTER, now - call.placed_at)
-            )
+            self._resolved(call.call_id, OutcomeRates.HUMAN, now - call.placed_at)
         if self.config.ivr_context is not None:
             # Robot mode: the IVR takes the call; only a hand-over request needs a seat, and only
             # then is it a live answer for the abandon rate (see dialer.engine.robot).
@@ -1114,24 +1110,22 @@ class CampaignRunner:
         if network_failure or not judged:
             self._resolved(call.call_id, _NOT_A_DIAL)
         else:
-            self._resolved(call.call_id, OutcomeRates.OTHER, (_FAILED_AFTER, now - call.placed_at))
+            self._resolved(call.call_id, OutcomeRates.OTHER, now - call.placed_at)
 
     def _resolved(
         self,
         call_id: str,
         outcome: int | tuple[float, float],
-        delay: tuple[int, float] | None = None,
+        ring_s: float | None = None,
     ) -> None:
-        """Note a dial's outcome (and ``delay``: what its ring time says); feed the estimates
-        every outcome whose elders are known, in placement order."""
+        """Note a dial's outcome (and its ring time); feed the estimates every outcome whose
+        elders are known, in placement order."""
         outcomes = self._outcomes
         if call_id not in outcomes:
             return
         outcomes[call_id] = outcome
-        if delay is not None:
-            self._ring_delays[call_id] = delay
-        est = self.estimators
-        rates = est.rates
+        if ring_s is not None:
+            self._ring_s[call_id] = ring_s
         # A call the adapter lost track of (dropped without an event) must not stall the
         # estimate: outcomes still unknown long after the ring timeout count as no contact.
         stale = self._placed_at[call_id] - 3.0 * self.config.ring_timeout_s - 60.0
@@ -1144,21 +1138,9 @@ class CampaignRunner:
                 known = OutcomeRates.OTHER
             del outcomes[first]
             placed = self._placed_at.pop(first)
-            delay = self._ring_delays.pop(first, None)
-            if known == _NOT_A_DIAL:
-                continue
-            if isinstance(known, tuple):
-                rates.observe_mixed(*known, placed)
-            else:
-                rates.observe(known, placed)
-            if delay is not None:
-                kind, seconds = delay
-                if kind == _ANSWERED_AFTER:
-                    est.answer_delay.observe(seconds)
-                elif kind == _FAILED_AFTER:
-                    est.fail_delay.observe(seconds)
-                elif isinstance(known, tuple):
-                    est.observe_cut_short(seconds, known)
+            rang = self._ring_s.pop(first, None)
+            if known != _NOT_A_DIAL:
+                self.estimators.observe_dial(known, rang, placed)
 
     def _ledger_add(self, entry: LedgerEntry) -> None:
         self.controller.record(entry)

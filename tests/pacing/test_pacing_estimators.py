@@ -322,7 +322,9 @@ def test_a_call_hung_up_ringing_is_censored_in_the_failure_delays_by_its_odds() 
     from pacing.model import PacingEstimators
 
     est = PacingEstimators(max_ring_s=60.0)
-    est.observe_cut_short(16.0, (0.08, 0.02))
+    est.observe_dial((0.08, 0.02), 16.0)
     ((age, weight, _),) = est.fail_delay._cut
     assert age == 16.0 and weight == pytest.approx(0.9)
     assert not est.answer_delay._cut
+    assert est.fail_delay.count == est.answer_delay.count == 0  # no death seen
+    assert est.rates.observations == 1  # and the rates took its odds
