@@ -370,15 +370,15 @@ def km_survival(
 @njit(cache=True)
 def _left_from_zero(removed: FloatArray) -> FloatArray:
     """Weight still at risk at the start of each bin when everything entered at age 0 and
-    ``removed`` left in each bin (died or was censored there)."""
-    total = 0.0
-    for i in range(removed.size):
-        total += removed[i]
+    ``removed`` left in each bin (died or was censored there). Summed from the last bin back,
+    so that where only the last deaths are at risk the weight is theirs exactly (the total less
+    what had gone left a hair more: a hazard just under 1, a survival of 6e-12 where the
+    product limit is 0)."""
     left = np.empty(removed.size)
-    gone = 0.0
-    for i in range(removed.size):
-        left[i] = total - gone
-        gone += removed[i]
+    acc = 0.0
+    for i in range(removed.size - 1, -1, -1):
+        acc += removed[i]
+        left[i] = acc
     return left
 
 

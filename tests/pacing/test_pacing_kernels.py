@@ -208,9 +208,12 @@ def test_conditional_table_matches_the_numpy_reference(
 
 
 def _km_reference(deaths: np.ndarray, censored: np.ndarray) -> np.ndarray:
-    """Plain product-limit estimate: hazard = deaths / weight at risk at the start of each bin."""
+    """Plain product-limit estimate: hazard = deaths / weight at risk at the start of each bin
+    (the weight removed from that bin on, summed from the end: a total less what has gone
+    leaves rounding where only the last deaths are at risk, a hazard a hair under 1 and a
+    survival of 3e-12 where the product limit is 0)."""
     removed = deaths + censored
-    at_risk = removed.sum() - np.concatenate(([0.0], np.cumsum(removed)[:-1]))
+    at_risk = np.cumsum(removed[::-1])[::-1]
     hazard = np.clip(deaths / np.where(at_risk > 1e-12, at_risk, 1.0), 0.0, 1.0)
     return np.concatenate(([1.0], np.cumprod(1.0 - hazard)))
 
