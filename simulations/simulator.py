@@ -195,6 +195,8 @@ class _Sim:
                 if now >= end:
                     continue
                 self._apply(runner.tick(now), now)
+                if self.leaving:
+                    self._release_held(now)
                 if now - self.decided_at >= 0.5 * sc.decision_interval:
                     self._dial(now)  # (a seat that just became ready asked a moment ago)
                 self._sample(now)
@@ -332,13 +334,28 @@ class _Sim:
         while len(active) > target:
             seat_id = active.pop()
             if runner.seats.get(seat_id).state is SeatState.READY:
-                runner.seat_logout(seat_id, now)
-                self._seat_count_changed(now, -1)
+                if runner.may_leave(seat_id, now):
+                    runner.seat_logout(seat_id, now)
+                    self._seat_count_changed(now, -1)
+                else:
+                    self.leaving.add(seat_id)  # held: goes when the calls out for it resolve
             else:
                 self.leaving.add(seat_id)  # logs out when its wrap-up ends
                 # (the agent says so when the team changes, as a desktop's "log out after
                 # this call" would)
                 self._apply(runner.seat_leaves_after_call(seat_id, True, now), now)
+
+    def _release_held(self, now: float) -> None:
+        """Log out the ready seats held for calls dialled before their agent asked to go, once
+        the runner lets them go (see ``CampaignRunner.may_leave``)."""
+        runner = self.runner
+        for seat_id in sorted(self.leaving):
+            if runner.seats.get(seat_id).state is SeatState.READY and runner.may_leave(
+                seat_id, now
+            ):
+                self.leaving.discard(seat_id)
+                runner.seat_logout(seat_id, now)
+                self._seat_count_changed(now, -1)
 
     def _seat_count_changed(self, now: float, delta: int) -> None:
         t = min(now, self.sc.duration)

@@ -80,9 +80,14 @@ class SeatDriver(WorkerBase):
                     await self.shared.telephony.logout_seat(seat.seat_id)
                 with contextlib.suppress(Exception):
                     await self.shared.telephony.login_seat(seat.seat_id, seat.endpoint, server)
-        elif not want_in and logged_in and state in (
-            EngineSeatState.READY, EngineSeatState.PAUSED, EngineSeatState.WRAPUP,
-            EngineSeatState.PHONE_DOWN,
+        elif (
+            not want_in
+            and logged_in
+            and state in (
+                EngineSeatState.READY, EngineSeatState.PAUSED, EngineSeatState.WRAPUP,
+                EngineSeatState.PHONE_DOWN,
+            )
+            and self._may_go(seat.seat_id, state, now)
         ):  # fmt: skip
             self.runner.seat_logout(seat.seat_id, now)
             seat.login_sent_at = None
@@ -90,9 +95,11 @@ class SeatDriver(WorkerBase):
             with contextlib.suppress(Exception):
                 await self.shared.telephony.logout_seat(seat.seat_id)
         state = board.seats[seat.seat_id].state if seat.seat_id in board.seats else None
-        if seat.requested == SeatRequest.PAUSED.value and state in (
-            EngineSeatState.READY, EngineSeatState.WRAPUP,
-        ):  # fmt: skip
+        if (
+            seat.requested == SeatRequest.PAUSED.value
+            and state in (EngineSeatState.READY, EngineSeatState.WRAPUP)
+            and self._may_go(seat.seat_id, state, now)
+        ):
             self.runner.seat_pause(seat.seat_id, seat.pause_reason or "requested", now)
         elif (
             seat.requested == SeatRequest.READY.value
@@ -112,6 +119,21 @@ class SeatDriver(WorkerBase):
             if commands:  # (the request withdrawn at ready: a waiting answer takes the seat)
                 await self._carry_out(commands, now, from_tick=True)
         self._report_seat(seat, now)
+
+    def _may_go(self, seat_id: str, state: EngineSeatState, now: float) -> bool:
+        """May a seat whose agent asked to pause or log out go now? A ready seat waits while
+        calls dialled counting on it are still out: it is held for them
+        (``CampaignRunner.may_leave``), and a later sync lets it go. (A busy seat marked
+        leaving was left out of the forecast from the request on: it goes after its wrap-up.)"""
+        if state is not EngineSeatState.READY:
+            return True
+        board = self.runner.seats
+        before = board.is_leaving(seat_id)
+        if self.runner.may_leave(seat_id, now):
+            return True
+        if not before and board.is_leaving(seat_id):
+            log.info("seat_held", seat=seat_id, reason="calls dialled for it are still out")
+        return False
 
     def _auto_ready(self, now: float) -> None:
         """Seats whose wrap-up is over (timed, or disposition given: see

@@ -705,10 +705,46 @@ class CampaignRunner:
         the seat serves the live answers waiting: the commands to carry out.
         """
         board = self.seats
-        withdrawn = board.set_leaving(seat_id, leaving) and not leaving
+        withdrawn = board.set_leaving(seat_id, leaving, now) and not leaving
         if withdrawn and board.get(seat_id).state is SeatState.READY:
             return self._serve_waiting(now)
         return []
+
+    def may_leave(self, seat_id: str, now: float) -> bool:
+        """The agent at this ready seat asked to pause or log out: may the seat go now?
+
+        Not while the calls dialled before the agent asked (still ringing, or answered and
+        waiting for a seat) outnumber the other ready seats: the dialler placed them counting on
+        this seat, and a person who answers one would find nobody (the cap hunt: 3 seats down to
+        1 with 3 calls ringing, two abandons at 54 live answers, over a 2 % cap). A ready seat
+        is then held (:meth:`SeatBoard.hold`): out of the forecast, it takes a live answer of
+        those calls when no other seat is ready, and leaves after that call. Asked again (the
+        driver's next sync, the simulator's next tick), it goes once those calls are resolved
+        or the other ready seats cover them: at most a ring timeout later. (A busy seat is
+        marked leaving instead, :meth:`seat_leaves_after_call`, and goes after its wrap-up.)
+        """
+        board = self.seats
+        since = board.leaving_since(seat_id)
+        others = board.ready_count
+        if since is None:
+            since = now
+            if board.get(seat_id).state is SeatState.READY:
+                others -= 1  # (not marked yet: counted among the ready)
+        if self._dialled_by(since) <= others:
+            return True
+        board.hold(seat_id, since)
+        return False
+
+    def _dialled_by(self, since: float) -> int:
+        """Calls placed or asked for at or before ``since`` that may yet need a seat."""
+        n = 0
+        for placed in self._ringing.values():  # (placement order)
+            if placed > since:
+                break
+            n += 1
+        n += sum(1 for t in self._requests if t <= since)
+        calls = self.calls
+        return n + sum(1 for cid in self._waiting if calls[cid].placed_at <= since)
 
     # ================================================================== inbound (callbacks)
     def inbound_to_seat(self, call_id: str, seat_id: str, now: float) -> ConnectToSeat | None:
@@ -1010,8 +1046,9 @@ class CampaignRunner:
         call.deadline = now + self.config.connect_window_s
         if self._waiting:  # earlier live answers take seats first
             self._waiting[call.call_id] = call.deadline
-            return []
-        seat = self.seats.longest_idle()
+            # (unless the only seat ready is held for calls dialled before them: see may_leave)
+            return self._serve_waiting(now) if self.seats.leaving_count else []
+        seat = self.seats.longest_idle(call.placed_at)
         if seat is None:
             self._waiting[call.call_id] = call.deadline
             return []
@@ -1027,11 +1064,20 @@ class CampaignRunner:
 
     def _serve_waiting(self, now: float) -> list[Command]:
         out: list[Command] = []
+        calls, seats = self.calls, self.seats
         while self._waiting:
-            seat = self.seats.longest_idle()
+            cid, deadline = next(iter(self._waiting.items()))
+            seat = seats.longest_idle(calls[cid].placed_at)
+            if seat is None and seats.leaving_count:
+                # a seat held for the calls dialled before its agent asked to go serves the
+                # first of those waiting, whatever waits ahead of it
+                for other, other_deadline in self._waiting.items():
+                    seat = seats.longest_idle(calls[other].placed_at)
+                    if seat is not None:
+                        cid, deadline = other, other_deadline
+                        break
             if seat is None:
                 break
-            cid, deadline = next(iter(self._waiting.items()))
             del self._waiting[cid]
             if deadline - now < self.config.connect_margin_s:
                 out.append(self._abandon(self.calls[cid], now))  # too late to bridge in time

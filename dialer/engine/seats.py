@@ -9,10 +9,13 @@ became ready. Illegal moves raise :class:`IllegalSeatTransition` naming the seat
 
 A busy seat (reserved, talking, wrap-up) whose agent has asked to pause or log out after this call
 is *leaving*: it will not come free for a new call, so the pacing forecast leaves it out
-(:meth:`SeatBoard.talk_elapsed` with ``leaving=False``). A leaving seat that falls back to ready
-(its caller hung up before the bridge) is not offered a call either, until the driver pauses it or
-the request is withdrawn. The mark ends when the seat pauses, logs out or loses its phone, or when
-the request is withdrawn.
+(:meth:`SeatBoard.talk_elapsed` with ``leaving=False``). A ready seat whose agent asks to go while
+calls dialled counting on it are still out is *held* (:meth:`SeatBoard.hold`; the runner decides,
+``CampaignRunner.may_leave``): leaving too, out of the forecast. A leaving seat at ready (held, or
+its caller hung up before the bridge) takes a live answer only as the last resort — no other seat
+ready, and the call dialled before its agent asked (:meth:`SeatBoard.longest_idle`) — and leaves
+after that call. The mark ends when the seat pauses, logs out or loses its phone, or when the
+request is withdrawn.
 """
 
 from __future__ import annotations
@@ -74,7 +77,8 @@ class SeatBoard:
         self._ready: dict[str, None] = {}  # insertion order = longest idle first
         self._talking: dict[str, float] = {}  # seat -> talk (or reservation) start
         self._wrapup: dict[str, float] = {}  # seat -> wrap-up start
-        self._leaving: set[str] = set()  # busy seats whose agent goes after this call
+        # seats whose agent goes after this call (or held at ready): when the agent asked
+        self._leaving: dict[str, float] = {}
 
     def get(self, seat_id: str) -> Seat:
         try:
@@ -116,32 +120,51 @@ class SeatBoard:
         if new is SeatState.LOGGED_OUT:
             seat.logged_in_at = None
         if new not in _BUSY and new is not SeatState.READY:
-            self._leaving.discard(seat_id)
+            self._leaving.pop(seat_id, None)
         return seat
 
-    def set_leaving(self, seat_id: str, leaving: bool) -> bool:
-        """Mark a busy seat as leaving after its call (or withdraw the mark). A seat that is not
-        busy is not newly marked (a ready seat pauses at once), but a leaving seat back at ready
-        keeps its mark. Returns whether the mark changed."""
+    def set_leaving(self, seat_id: str, leaving: bool, now: float) -> bool:
+        """Mark a busy seat as leaving after its call, its agent having asked at ``now`` (or
+        withdraw the mark). A ready seat is not marked here (it pauses at once, or is held: see
+        :meth:`hold`), but a leaving seat back at ready keeps its mark. Returns whether the mark
+        changed."""
         before = seat_id in self._leaving
         if not leaving:
-            self._leaving.discard(seat_id)
-        elif self.get(seat_id).state in _BUSY:
-            self._leaving.add(seat_id)
+            self._leaving.pop(seat_id, None)
+        elif not before and self.get(seat_id).state in _BUSY:
+            self._leaving[seat_id] = now
         return before != (seat_id in self._leaving)
+
+    def hold(self, seat_id: str, since: float) -> None:
+        """Hold a ready seat whose agent asked at ``since`` to go: leaving, out of the forecast,
+        but the last resort for the live answers of calls dialled by then."""
+        if self.get(seat_id).state is SeatState.READY:
+            self._leaving.setdefault(seat_id, since)
 
     def is_leaving(self, seat_id: str) -> bool:
         return seat_id in self._leaving
+
+    def leaving_since(self, seat_id: str) -> float | None:
+        """When the agent of a leaving seat asked to go; None for a seat not leaving."""
+        return self._leaving.get(seat_id)
 
     @property
     def leaving_count(self) -> int:
         return len(self._leaving)
 
-    def longest_idle(self) -> Seat | None:
-        """The ready seat that has waited longest, or None (a leaving seat takes no call)."""
+    def longest_idle(self, placed_at: float | None = None) -> Seat | None:
+        """The ready seat that has waited longest, or None. A leaving seat only as the last
+        resort, for a call placed (``placed_at``) before its agent asked to go: the dialler
+        counted on the seat for that call."""
+        leaving = self._leaving
         for seat_id in self._ready:
-            if seat_id not in self._leaving:
+            if seat_id not in leaving:
                 return self.seats[seat_id]
+        if placed_at is not None and leaving:
+            for seat_id in self._ready:
+                since = leaving.get(seat_id)
+                if since is not None and placed_at <= since:
+                    return self.seats[seat_id]
         return None
 
     @property
@@ -169,7 +192,7 @@ class SeatBoard:
 
 
 def _elapsed(
-    since: dict[str, float], now: float, leaving: set[str] | None
+    since: dict[str, float], now: float, leaving: dict[str, float] | None
 ) -> NDArray[np.float64]:
     if leaving:
         starts = [t for seat_id, t in since.items() if seat_id not in leaving]

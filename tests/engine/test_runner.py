@@ -290,27 +290,67 @@ def _bridging_a_to_s1() -> CampaignRunner:
     return r
 
 
-def test_a_seat_leaving_after_its_call_takes_no_new_call_when_its_caller_hangs_up_first() -> None:
+def test_a_seat_leaving_after_its_call_takes_only_a_call_dialled_before_its_agent_asked() -> None:
     """The agent asked for a break while a call was being bridged to the seat; the caller hung up
-    before the bridge, so the seat is ready again: a waiting answer does not get it (the driver
-    pauses it at its next sync)."""
+    before the bridge, so the seat is ready again. It takes no call dialled after the request,
+    nor a callback; a live answer of a call dialled before (counting on this seat) still gets it,
+    as the last resort, even when the later call's answer waits ahead of it."""
     r = _bridging_a_to_s1()
     assert r.seat_leaves_after_call("s1", True, 5.1) == [] and r.seats.is_leaving("s1")
-    assert r.on_event(CallAnswered("b"), 5.2) == []  # waits: no seat ready
-    r.on_event(CallHungUp("a", 16), 5.3)  # gone before the bridge: s1 back at ready
+    _place(r, "c", 5.15)
+    assert r.on_event(CallAnswered("c"), 5.2) == []  # waits: no seat ready
+    assert r.on_event(CallHungUp("a", 16), 5.3) == []  # s1 back at ready; not for c
     assert r.seats.get("s1").state is SeatState.READY and r.seats.is_leaving("s1")
-    assert r.inbound_to_seat("in1", "s1", 5.35) is None  # nor does a callback get it
-    assert r.tick(7.2) == [PlaySafeHarbour("b")]  # nobody took b
-    r.seat_pause("s1", "break", 7.5)
-    assert not r.seats.is_leaving("s1")
+    assert r.inbound_to_seat("in1", "s1", 5.35) is None
+    assert r.on_event(CallAnswered("b"), 5.4) == [ConnectToSeat("b", "s1")]  # placed at 0
+    assert r.tick(7.2) == [PlaySafeHarbour("c")]  # nobody took c
+    assert r.seats.is_leaving("s1")  # it leaves after b
+
+
+def test_a_ready_seat_asked_to_go_is_held_while_the_calls_dialled_for_it_are_out() -> None:
+    """Three ready seats, three calls ringing; two agents ask for a break. Each may go only
+    while the calls dialled before they asked do not outnumber the other ready seats; held,
+    a seat takes those calls' answers when no other seat is ready, and goes once they are
+    resolved (the cap hunt: 3 seats down to 1 this way, two abandons at 54 live answers)."""
+    r = _runner(mode="predictive", connect_window_s=2.0)
+    for seat_id in ("s1", "s2", "s3"):
+        r.seat_login(seat_id, 0.0)
+    for cid in ("a", "b", "c"):
+        _place(r, cid, 1.0)
+    assert not r.may_leave("s3", 2.0) and r.seats.is_leaving("s3")  # 3 calls, 2 other seats
+    assert not r.may_leave("s2", 2.0)  # 3 calls, 1 other seat
+    assert r.seats.ready_count == 1 and r.snapshot(2.0).idle_seats == 1
+    _place(r, "d", 2.5)  # dialled after they asked: not theirs
+    assert r.on_event(CallAnswered("a"), 3.0) == [ConnectToSeat("a", "s1")]
+    assert r.on_event(CallAnswered("b"), 3.5) == [ConnectToSeat("b", "s2")]
+    assert r.seats.is_leaving("s2")  # leaves after b's call
+    assert not r.may_leave("s3", 4.0)  # c still ringing, no other seat ready
+    r.on_event(OriginateFailed("c", FailReason.NO_ANSWER), 21.0)
+    assert r.may_leave("s3", 21.0)  # d was dialled after the request
+    r.seat_pause("s3", "break", 21.0)
+    assert not r.seats.is_leaving("s3")
+
+
+def test_a_ready_seat_may_go_at_once_when_the_other_ready_seats_cover_the_calls_out() -> None:
+    r = _runner(mode="predictive")
+    for seat_id in ("s1", "s2", "s3"):
+        r.seat_login(seat_id, 0.0)
+    _place(r, "a", 1.0)
+    _place(r, "b", 1.0)
+    assert r.may_leave("s3", 2.0) and not r.seats.is_leaving("s3")
+    r.seat_pause("s3", "break", 2.0)
+    assert not r.may_leave("s2", 2.0)  # two calls, one other seat
+    assert r.seat_leaves_after_call("s2", False, 2.5) == []  # the agent stays after all
+    assert not r.seats.is_leaving("s2") and r.seats.ready_count == 2
 
 
 def test_a_leaving_mark_withdrawn_at_ready_serves_the_answer_waiting() -> None:
     r = _bridging_a_to_s1()
     r.seat_leaves_after_call("s1", True, 5.1)
-    r.on_event(CallAnswered("b"), 5.2)
-    r.on_event(CallHungUp("a", 16), 5.3)
-    assert r.seat_leaves_after_call("s1", False, 5.4) == [ConnectToSeat("b", "s1")]
+    _place(r, "c", 5.15)  # (dialled after the agent asked: the leaving seat is not for it)
+    r.on_event(CallAnswered("c"), 5.2)
+    assert r.on_event(CallHungUp("a", 16), 5.3) == []
+    assert r.seat_leaves_after_call("s1", False, 5.4) == [ConnectToSeat("c", "s1")]
 
 
 def test_a_call_dropped_at_shutdown_leaves_no_trace_in_the_runner() -> None:

@@ -71,9 +71,9 @@ def test_a_busy_seat_leaving_after_its_call_drops_out_of_the_forecast_arrays() -
             board.move(f"s{i}", SeatState.WRAPUP, 5.0)
     board.add("idle")
     board.move("idle", SeatState.READY, 0.0)
-    assert not board.set_leaving("idle", True)  # a ready seat pauses at once: never marked
-    assert board.set_leaving("s0", True) and board.set_leaving("s2", True)
-    assert not board.set_leaving("s0", True)  # (no change)
+    assert not board.set_leaving("idle", True, 10.0)  # a ready seat is never marked here (hold)
+    assert board.set_leaving("s0", True, 10.0) and board.set_leaving("s2", True, 10.0)
+    assert not board.set_leaving("s0", True, 10.0)  # (no change)
     assert list(board.talk_elapsed(10.0)) == [9.0, 8.0]
     assert list(board.talk_elapsed(10.0, leaving=False)) == [8.0]
     assert board.wrapup_elapsed(10.0, leaving=False).size == 0
@@ -83,12 +83,38 @@ def test_a_busy_seat_leaving_after_its_call_drops_out_of_the_forecast_arrays() -
     board.move("s0", SeatState.PAUSED, 15.0, "break")  # gone: the mark ends
     # s2's wrap-up ends before the driver pauses it: back at ready, but it takes no call
     board.move("s2", SeatState.READY, 15.0)
-    assert board.is_leaving("s2") and not board.set_leaving("s2", True)
+    assert board.is_leaving("s2") and not board.set_leaving("s2", True, 12.0)
     assert board.ready_count == 1 and board.longest_idle() is board.get("idle")
     board.move("idle", SeatState.RESERVED, 16.0)
     assert board.ready_count == 0 and board.longest_idle() is None
-    assert board.set_leaving("s2", False)  # the agent stays after all
+    # ... except as the last resort for a call dialled before its agent asked (at 10.0)
+    assert board.leaving_since("s2") == 10.0
+    assert board.longest_idle(placed_at=9.5) is board.get("s2")
+    assert board.longest_idle(placed_at=10.5) is None
+    assert board.set_leaving("s2", False, 13.0)  # the agent stays after all
     assert board.ready_count == 1 and board.longest_idle() is board.get("s2")
     assert board.leaving_count == 0
-    assert board.set_leaving("s1", True) and board.set_leaving("s1", False)  # withdrawn
+    assert board.set_leaving("s1", True, 14.0) and board.set_leaving("s1", False, 14.0)  # withdrawn
     assert list(board.talk_elapsed(20.0, leaving=False)) == [18.0, 4.0]
+
+
+def test_a_held_ready_seat_is_left_out_of_the_ready_count_and_is_the_last_resort() -> None:
+    board = SeatBoard()
+    for seat_id in ("a", "b"):
+        board.add(seat_id)
+        board.move(seat_id, SeatState.READY, 0.0)
+    board.hold("a", 5.0)
+    assert board.is_leaving("a") and board.leaving_since("a") == 5.0
+    board.hold("a", 7.0)  # (held already: the first request counts)
+    assert board.leaving_since("a") == 5.0
+    assert board.ready_count == 1 and board.longest_idle(placed_at=4.0) is board.get("b")
+    board.move("b", SeatState.RESERVED, 6.0)
+    assert board.longest_idle() is None and board.longest_idle(placed_at=5.0) is board.get("a")
+    board.move("a", SeatState.RESERVED, 6.5)  # took a call: leaves after it
+    assert board.is_leaving("a") and board.talk_elapsed(7.0, leaving=False).size == 1
+    board.move("a", SeatState.TALKING, 7.0)
+    board.move("a", SeatState.WRAPUP, 9.0)
+    board.move("a", SeatState.PAUSED, 10.0, "break")
+    assert not board.is_leaving("a")
+    board.hold("a", 11.0)  # a seat that is not ready is never held
+    assert not board.is_leaving("a")

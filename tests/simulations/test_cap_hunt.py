@@ -30,8 +30,9 @@ def test_every_draw_is_a_valid_scenario_and_the_draw_repeats() -> None:
 
 # A breach the hunt found: 2 seats under a 1 % cap, one logs out at 931 s while a call dialled
 # for it is ringing; it is answered with no seat left, before any abandon is allowed (see
-# docs/benchmarks.md). The ring trim now hangs that call up (it has rung 15 s with no seat free),
-# so the breach is replayed with the trim off.
+# docs/benchmarks.md). Two things now keep that cap: the ring trim hangs the call up (it has rung
+# 15 s with no seat free), and even with the trim off the seat is held until the call is resolved
+# (CampaignRunner.may_leave).
 _SHRINK = {
     "name": "hunt",
     "seed": 1,
@@ -51,26 +52,48 @@ _SHRINK = {
 }  # fmt: skip
 
 
-def test_the_ring_trim_keeps_the_cap_in_the_team_shrink_the_hunt_found() -> None:
-    trimmed = {**_SHRINK, "campaign": {**_SHRINK["campaign"], "trim_ringing": True}}
-    assert not cap_hunt.run_one((trimmed, 534008))["breach"]
+# A breach no pacing can avoid without holding lines back: the hit rate jumps twelvefold (5 % to
+# 60 %) at 20 minutes, and the calls placed in the seconds before the first answers of the new
+# list come back are answered more than seats and budget can take (docs/benchmarks.md, the
+# hit_jump_allowance trade-off).
+_JUMP = {
+    "name": "hunt",
+    "seed": 1,
+    "duration": 1800,
+    "seats": 10,
+    "talk": {"dist": "lognormal", "mean": 45, "sd": 36},
+    "wrapup": {"dist": "constant", "value": 5},
+    "outcomes": {"human": 0.05, "machine": 0.0, "busy": 0.2},
+    "answer_delay": {"dist": "lognormal", "mean": 12, "sd": 6},
+    "busy_delay": 4,
+    "no_answer_timeout": 20,
+    "connect_window": 2,
+    "campaign": {"mode": "predictive", "abandon_cap": 0.03, "window": "24h"},
+    "changes": [{"at": 1200, "outcomes": {"human": 0.6}}],
+}
+
+
+@pytest.mark.parametrize("trim", [True, False])
+def test_the_cap_holds_in_the_team_shrink_the_hunt_found(trim: bool) -> None:
+    scenario = {**_SHRINK, "campaign": {**_SHRINK["campaign"], "trim_ringing": trim}}
+    assert not cap_hunt.run_one((scenario, 534008))["breach"]
 
 
 def test_a_run_over_its_cap_is_reported_with_what_replays_it() -> None:
-    row = cap_hunt.run_one((_SHRINK, 534008))
-    assert row["breach"] and row["max_rate"] > 0.01
-    assert row["scenario"] == _SHRINK and row["seed"] == 534008
-    calm = {**_SHRINK, "changes": [], "campaign": {**_SHRINK["campaign"], "abandon_cap": 0.05}}
-    assert not cap_hunt.run_one((calm, 534008))["breach"]
+    row = cap_hunt.run_one((_JUMP, 1))
+    assert row["breach"] and row["max_rate"] > 0.03
+    assert row["scenario"] == _JUMP and row["seed"] == 1
+    calm = {**_JUMP, "changes": []}
+    assert not cap_hunt.run_one((calm, 1))["breach"]
 
 
 def test_the_command_exits_1_on_a_breach(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(cap_hunt, "random_scenario", lambda rng, max_jump=2.0: (_SHRINK, 534008))
+    monkeypatch.setattr(cap_hunt, "random_scenario", lambda rng, max_jump=2.0: (_JUMP, 1))
     assert cap_hunt.main(["--runs", "1", "--workers", "1"]) == 1
     out = capsys.readouterr().out
-    assert "BREACH" in out and "seed 534008" in out and "1 over the cap" in out
+    assert "BREACH" in out and "seed 1 " in out and "1 over the cap" in out
 
 
 @pytest.mark.parametrize(

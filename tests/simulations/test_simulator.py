@@ -251,3 +251,27 @@ def test_a_shrinking_team_tells_the_runner_which_busy_seats_leave_after_their_ca
     assert sim.runner.snapshot(100.0).talk_elapsed.size == 10
     sim._set_seats(15, 120.0)  # five of them stay after all
     assert board.leaving_count == 5
+
+
+def test_a_shrinking_team_holds_the_ready_seats_the_calls_out_were_dialled_for() -> None:
+    """Three ready seats with three calls ringing for them, the team cut to one: two ready
+    seats are held (logged in, out of the forecast) until those calls are resolved, then log
+    out at the next tick."""
+    from dialer.engine.events import FailReason, OriginateFailed
+    from dialer.engine.seats import SeatState
+
+    sc = load_scenario(SCENARIOS / "base-25.yaml")
+    sim = _Sim(sc, 1, None, 60.0, False)
+    sim._set_seats(3, 0.0)
+    runner, board = sim.runner, sim.runner.seats
+    for cid in ("x1", "x2", "x3"):
+        runner.call_placed(cid, None, "", "", 1.0)
+    sim._set_seats(1, 2.0)
+    assert sim.leaving == {"s2", "s3"} and board.count(SeatState.LOGGED_OUT) == 0
+    assert sim.logged_in == 3 and runner.snapshot(2.0).idle_seats == 1
+    sim._release_held(3.0)
+    assert sim.leaving == {"s2", "s3"}  # the calls are still ringing
+    for cid in ("x1", "x2"):
+        runner.on_event(OriginateFailed(cid, FailReason.BUSY), 4.0)
+    sim._release_held(5.0)  # one call left, one seat not leaving: both may go
+    assert not sim.leaving and board.count(SeatState.LOGGED_OUT) == 2 and sim.logged_in == 1
