@@ -248,6 +248,12 @@ class CampaignRunner:
         self._placed_at: dict[str, float] = {}  # placement time of calls with pending outcome
         self._dial_times: deque[float] = deque()  # recent placements, for the fast hit rate
         self._dial_times_sorted = True  # placements came in time order (always, with a clock)
+        # Seats the forecast expected to come free, added up over time, against those that did
+        # (see _frees_shortfall): (when, running total) per decision; the rate last forecast.
+        self._frees_expected: deque[tuple[float, float]] = deque()
+        self._frees_expected_total = 0.0
+        self._frees_rate = 0.0
+        self._frees_seen: deque[float] = deque()  # wrap-ups ended (seats back at ready)
         self._records: list[AttemptRecord] = []
         self._ledger: list[LedgerEntry] = []
         self.last_decision = PacingDecision(calls=0)
@@ -495,8 +501,11 @@ class CampaignRunner:
                 moments = model.moments(talk, wrap, ages)
                 if self._thin:
                     moments = self._thin_moments(moments)
+            self._track_frees(now, model, moments)
             if not self._thin:
                 room = min(room, self._budget_proof_room(now, model, idle, allowed, moments))
+        else:
+            self._frees_expected.clear()  # (no forecast now: the check starts over)
         return PacingSnapshot(
             idle_seats=idle,
             talk_elapsed=talk,
@@ -633,6 +642,46 @@ class CampaignRunner:
         prior = self.FAST_PRIOR_DIALS
         return (answers + prior * self.estimators.rates.human) / (dials + prior)
 
+    #: Window (s) of the check of seats coming free against the forecast.
+    FREES_WINDOW_S = 6.0
+
+    def _track_frees(self, now: float, model: PacingModel, moments: ForecastMoments) -> None:
+        """Add up the seats the forecast expects to come free: until the next decision, its
+        first horizon's count over that horizon (plus the connect window), per second."""
+        hist = self._frees_expected
+        if hist:
+            self._frees_expected_total += self._frees_rate * (now - hist[-1][0])
+        self._frees_rate = float(moments.q_sum[0]) / max(float(model.within[0]), 1.0)
+        hist.append((now, self._frees_expected_total))
+        while len(hist) > 1 and hist[1][0] <= now - self.FREES_WINDOW_S:
+            hist.popleft()
+        seen = self._frees_seen
+        while seen and seen[0] <= hist[0][0]:
+            seen.popleft()
+
+    def _frees_shortfall(self, now: float) -> float:
+        """The share of the seats forecast to come free lately that did, when far fewer did
+        (by 3 sd, Poisson); 1 otherwise.
+
+        Talk times that lengthen at once (a new script, a talk time more than doubling) leave
+        the forecast counting on seats that stay busy: it learns the new talks only as they
+        end, and until then every seat that began one looks due at the old talk time. The
+        budget guard trusts ``FREES_TRUST`` of the frees forecast ("talk time may double");
+        this scales that trust by the share that came, so the frees that stopped coming stop
+        counting within seconds (the cap hunt: 127 seats whose constant 27-s talks became 64 s
+        at 417 s, 65 abandons at 1,963 live answers where 58 were allowed, 3.31 % under a 3 %
+        cap; 127 and 250 seats whose gamma talks became four times longer, 3.07 and 3.01 %).
+        """
+        hist = self._frees_expected
+        if not hist or now - hist[0][0] < 0.75 * self.FREES_WINDOW_S:
+            return 1.0
+        total = hist[0][1]
+        expected = self._frees_expected_total - total + self._frees_rate * (now - hist[-1][0])
+        seen = len(self._frees_seen)  # (those since the window's first decision: _track_frees)
+        if seen >= expected - 3.0 * math.sqrt(expected + 1.0):
+            return 1.0
+        return (seen + 1.0) / (expected + 1.0)
+
     def _budget_proof_room(
         self, now: float, model: PacingModel, idle: int, allowed: int, moments: ForecastMoments
     ) -> int:
@@ -644,7 +693,8 @@ class CampaignRunner:
         (wide with few dials, tight with many), the last seconds' rate (:meth:`_fast_hit`) and
         ``config.hit_jump`` times the estimate, plus ``GUARD_SD`` sd and Bernstein's small-count
         correction (see :func:`pacing.kernels.worst_case_room`) — and seats coming free low
-        (``FREES_TRUST`` x (mean - ``GUARD_SD`` sd) of the conditioned forecast), and keeps that
+        (``FREES_TRUST`` x (mean - ``GUARD_SD`` sd) of the conditioned forecast; less while seats
+        come free far fewer than forecast, :meth:`_frees_shortfall`), and keeps that
         worst case within the remaining budget. The policy's risk threshold aims at the
         expected abandons; this caps the bad tail, and binds mostly while the budget is thin
         (first minutes, after a burst, small teams all day). Asked only while two or more
@@ -664,7 +714,7 @@ class CampaignRunner:
             hit_q,
             hit_q / max(model.hit_upper, 1e-9),
             self.GUARD_SD,
-            self.FREES_TRUST,
+            self.FREES_TRUST * self._frees_shortfall(now),
             idle + allowed - waiting,
         )
         max_new = int(max(0.0, math.floor(k_min)))
@@ -681,6 +731,11 @@ class CampaignRunner:
         seat = self.seats.get(seat_id)
         if seat.state is SeatState.WRAPUP:
             self.estimators.observe_wrapup(now - seat.since, now)
+            if not self.seats.is_leaving(seat_id):
+                seen = self._frees_seen
+                seen.append(now)
+                while seen[0] <= now - 2.0 * self.FREES_WINDOW_S:
+                    seen.popleft()
         if seat.state is not SeatState.READY:
             self.seats.move(seat_id, SeatState.READY, now)
         return self._serve_waiting(now)

@@ -204,3 +204,44 @@ def test_a_seat_leaving_after_its_call_is_not_forecast_to_come_free() -> None:
     assert ten_leave.snapshot(4000.0).talk_elapsed.size == 5
     assert 5 < fewer < calls  # (19 against 29: the five idle seats' calls still go out)
     assert runner(10, withdrawn=True)[1] == calls
+
+
+def test_the_guard_stops_counting_on_seats_that_stop_coming_free() -> None:
+    """Sixty seats in 60-s talks (all the campaign has seen), due to end one every 0.1 s from
+    4000 s on. Where they do, the budget guard trusts the frees forecast as before; where the
+    talks suddenly run long and none ends, its trust falls within seconds to the share that came
+    (the cap hunt: constant 27-s talks becoming 64 s at 127 seats broke a 3 % cap)."""
+    from dialer.engine.seats import SeatState
+    from pacing.budget import LedgerEntry, LedgerKind
+
+    def runner(frees_come: bool) -> CampaignRunner:
+        history = [LedgerEntry(float(i), LedgerKind.LIVE_ANSWER) for i in range(300)]
+        r = CampaignRunner(
+            RunnerConfig(mode="predictive", priors=Priors(hit=0.25, strength=5000.0)),
+            history=history,
+        )
+        for k in range(400):
+            r.estimators.observe_talk(60.0, 3000.0 + k)
+            r.estimators.observe_wrapup(1.0, 3000.0 + k)
+        for i in range(60):
+            r.seat_login(f"s{i}", 3000.0)
+            r.seats.move(f"s{i}", SeatState.RESERVED, 3940.0 + 0.1 * i)
+            r.seats.move(f"s{i}", SeatState.TALKING, 3940.0 + 0.1 * i)
+        for step in range(21):
+            now = 3994.0 + 0.5 * step
+            if frees_come:
+                for i in range(60):
+                    end = 4000.0 + 0.1 * i
+                    state = r.seats.get(f"s{i}").state
+                    if state is SeatState.TALKING and now >= end:
+                        r.seats.move(f"s{i}", SeatState.WRAPUP, end)
+                    if r.seats.get(f"s{i}").state is SeatState.WRAPUP and now >= end + 1.0:
+                        r.seat_ready(f"s{i}", end + 1.0)
+            r.dial_demand(now)
+            r.release_demand(10_000)  # (no calls placed: the seats alone are watched)
+        return r
+
+    assert runner(frees_come=True)._frees_shortfall(4004.0) == 1.0
+    stuck = runner(frees_come=False)
+    assert stuck.seats.ready_count == 0
+    assert stuck._frees_shortfall(4004.0) < 0.1

@@ -79,6 +79,32 @@ def test_the_cap_holds_in_the_team_shrink_the_hunt_found(trim: bool) -> None:
     assert not cap_hunt.run_one((scenario, 534008))["breach"]
 
 
+# A breach the hunt found (--seed 45): 127 seats, constant 27-s talks that become 64 s at 417 s.
+# Seats past the old talk time still looked about to free, so calls were dialled for them: 65
+# abandons at 1,963 live answers (3.31 %). The budget guard now trusts the frees forecast only as
+# far as seats have lately come free as forecast (CampaignRunner._frees_shortfall).
+_TALK_JUMP = {
+    "name": "hunt",
+    "seed": 1,
+    "duration": 1992,
+    "seats": 127,
+    "talk": {"dist": "constant", "value": 26.9},
+    "wrapup": {"dist": "constant", "value": 2.0},
+    "outcomes": {"human": 0.728, "machine": 0.098, "busy": 0.153},
+    "answer_delay": {"dist": "lognormal", "mean": 6.9, "sd": 2.2},
+    "busy_delay": 3.0,
+    "no_answer_timeout": 30,
+    "connect_window": 3,
+    "campaign": {"mode": "predictive", "abandon_cap": 0.03, "window": "30d"},
+    "changes": [{"at": 417, "talk": {"dist": "constant", "value": 63.9}}],
+}
+
+
+def test_the_cap_holds_when_constant_talk_times_lengthen_at_once() -> None:
+    row = cap_hunt.run_one((_TALK_JUMP, 430181))
+    assert not row["breach"], row["max_rate"]
+
+
 def test_a_run_over_its_cap_is_reported_with_what_replays_it() -> None:
     row = cap_hunt.run_one((_JUMP, 1))
     assert row["breach"] and row["max_rate"] > 0.03
