@@ -209,16 +209,6 @@ class PacingEstimators:
             failed = outcome == OutcomeRates.OTHER
             (self.fail_delay if failed else self.answer_delay).observe(ring_s)
 
-    def observe_live_answer(self, delay: float) -> None:
-        self.observe_dial(OutcomeRates.HUMAN, delay)
-
-    def observe_machine(self, delay: float) -> None:
-        self.observe_dial(OutcomeRates.MACHINE, delay)
-
-    def observe_no_contact(self, delay: float) -> None:
-        """A dial that failed, was busy or rang out after ``delay`` seconds."""
-        self.observe_dial(OutcomeRates.OTHER, delay)
-
     def observe_talk(self, seconds: float, at: float | None = None) -> None:
         self.talk.observe(seconds, at)
 

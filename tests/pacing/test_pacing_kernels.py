@@ -8,6 +8,7 @@ import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from pacing.estimators import OutcomeRates
 from pacing.kernels import (
     exact_risks,
     live_power_sums,
@@ -113,9 +114,9 @@ def _model() -> PacingEstimators:
         est.observe_talk(float(rng.lognormal(4.8, 0.7)))
         est.observe_wrapup(5.0)
         if rng.random() < 0.3:
-            est.observe_live_answer(float(rng.lognormal(2.4, 0.4)))
+            est.observe_dial(OutcomeRates.HUMAN, float(rng.lognormal(2.4, 0.4)))
         else:
-            est.observe_no_contact(float(rng.uniform(3, 25)))
+            est.observe_dial(OutcomeRates.OTHER, float(rng.uniform(3, 25)))
     return est
 
 

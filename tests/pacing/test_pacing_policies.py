@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pacing.estimators import OutcomeRates
 from pacing.model import PacingEstimators
 from pacing.policies import (
     PacingSnapshot,
@@ -21,9 +22,9 @@ def _model(hit: float = 0.25, dials: int = 2000, seed: int = 0):
     est = PacingEstimators()
     for u in rng.random(dials):
         if u < hit:
-            est.observe_live_answer(float(rng.lognormal(2.4, 0.45)))
+            est.observe_dial(OutcomeRates.HUMAN, float(rng.lognormal(2.4, 0.45)))
         else:
-            est.observe_no_contact(float(rng.choice([4.0, 20.0])))
+            est.observe_dial(OutcomeRates.OTHER, float(rng.choice([4.0, 20.0])))
     for t in rng.lognormal(4.8, 0.7, 300):
         est.observe_talk(float(t))
     for _ in range(100):
