@@ -14,6 +14,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from benchmarks.import_leads import fresh_database, postgres_server
 from dialer.states import DialMode
 from dialer.store import make_engine, upgrade
 from dialer.store import queries as q
-from dialer.store.schema import leads
+from dialer.store.schema import attempts, leads
 
 
 def fill(engine: Engine, count: int, now: datetime) -> None:
@@ -47,6 +48,27 @@ def fill(engine: Engine, count: int, now: datetime) -> None:
         for start in range(0, count, 5000):
             conn.execute(insert(leads), rows[start : start + 5000])
         q.add_dnc(conn, [f"+1212{i:07d}" for i in range(0, count, 50)], now)
+        # Retries were called before: twice in the last day, or (every other one) three times, which
+        # is the day cap, so the claim must count their calls of the last 24 hours and skip them.
+        ids = conn.execute(
+            select(leads.c.id).where(leads.c.campaign == "bench", leads.c.status == "retry")
+        ).scalars()
+        calls = [
+            {
+                "id": str(uuid.uuid4()),
+                "lead_id": lead,
+                "campaign": "bench",
+                "phone_e164": "+12120000000",
+                "state": "ended",
+                "outcome": "no_answer",
+                "placed_at": now - timedelta(hours=hours),
+                "created_at": now - timedelta(hours=hours),
+            }
+            for n, lead in enumerate(ids)
+            for hours in ((2, 5, 9) if n % 2 == 0 else (2, 5))
+        ]
+        for start in range(0, len(calls), 5000):
+            conn.execute(insert(attempts), calls[start : start + 5000])
         if engine.dialect.name == "postgresql":
             conn.execute(text("ANALYZE"))
 

@@ -339,6 +339,7 @@ class AttemptLimits(Section):
 
     max_total: int = Field(default=10, ge=1, le=1000)
     max_per_day: int = Field(default=3, ge=1, le=100)
+    """At most this many attempts within any 24 hours (so on any calendar day, in any time zone)."""
     min_gap_s: Duration = Field(default=3600.0, ge=0.0)
     """At least this long between two attempts to the same lead, whatever the outcome."""
 

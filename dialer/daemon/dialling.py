@@ -228,7 +228,7 @@ def lead_view(lead: ClaimedLead) -> LeadView:
         phone_e164=lead.phone_e164,
         time_zones=lead.time_zones,
         attempts_total=lead.attempts_total,
-        attempts_today=lead.attempts_today,
+        recent_attempts=lead.recent_attempts,
         last_attempt_at=lead.last_attempt_at,
         abandoned_at=lead.abandoned_at,
         next_call_at=lead.next_call_at,

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, select
 from dialer.config import CampaignConfig
 from dialer.daemon.reconcile import CRASH_CAUSE_TEXT, Settlement
 from dialer.daemon.worker_base import log, utc
-from dialer.engine.leads import LeadView
+from dialer.engine.leads import ATTEMPT_DAY, LeadView
 from dialer.engine.retry import after_attempt
 from dialer.states import AttemptOutcome, AttemptState, LeadStatus, LedgerKind
 from dialer.store.attempts import (
@@ -26,7 +26,7 @@ from dialer.store.attempts import (
 from dialer.store.dnc import dnc_matches
 from dialer.store.errors import LeadNotClaimed, LeaseLost
 from dialer.store.followups import bind_callback
-from dialer.store.leads import ClaimedLead, claim_leads, release_lead
+from dialer.store.leads import ClaimedLead, claim_leads, recent_attempt_times, release_lead
 from dialer.store.ledger import record_abandon_ledger
 from dialer.store.schema import attempts, leads, seats
 from dialer.store.trials import link_trial_attempt
@@ -153,7 +153,9 @@ def settle_job(
                 phone_e164=lead_row["phone_e164"] or row["phone_e164"],
                 time_zones=tuple(z for z in (lead_row["time_zone"] or "").split(",") if z),
                 attempts_total=max(0, lead_row["attempts_total"] - 1),
-                attempts_today=max(0, lead_row["attempts_today"] - 1),
+                recent_attempts=recent_attempt_times(
+                    conn, [lead_row["id"]], ended - ATTEMPT_DAY, exclude=s.attempt_id
+                ).get(lead_row["id"], ()),
                 last_attempt_at=None,
                 abandoned_at=lead_row["abandoned_at"],
                 next_call_at=None,

@@ -9,9 +9,9 @@ window ending at ``now``; its ``allowed_abandons`` is ``floor(cap * live answers
 
 **Audit.** :func:`audit_attempts` replays an attempt log against the rules and lists every
 :class:`Violation`: dials outside the called party's local calling hours or on a holiday, dials to
-numbers on a DNC list at the time, attempt caps (total and per local day) exceeded, minimum gap not
-kept, calls within 72 hours of an abandon (without a reserved seat), no-answer calls cut before the
-legal minimum ring, and abandons beyond the cap's budget.
+numbers on a DNC list at the time, attempt caps (total, and per day: within any 24 hours)
+exceeded, minimum gap not kept, calls within 72 hours of an abandon (without a reserved seat),
+no-answer calls cut before the legal minimum ring, and abandons beyond the cap's budget.
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ from bisect import bisect_right
 from collections import defaultdict, deque
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
 
 from dialer.config.models import LEGAL_MIN_RING_S, CampaignConfig
 from dialer.engine.leads import (
     ABANDON_QUIET,
+    ATTEMPT_DAY,
     NO_DNC,
     DncView,
     LeadView,
@@ -263,7 +264,7 @@ def _lead_violations(
 ) -> Iterable[Violation]:
     limits = campaign.attempts
     min_gap = timedelta(seconds=campaign.attempts.min_gap_s)
-    per_day: dict[str, int] = defaultdict(int)
+    within_day: deque[datetime] = deque()  # this lead's attempts of the last ATTEMPT_DAY
     previous: AttemptLogEntry | None = None
     last_abandon: datetime | None = None
     for number, attempt in enumerate(history, start=1):
@@ -283,11 +284,14 @@ def _lead_violations(
             yield violation(Rule.DNC, f"number on the {listed} do-not-call list")
         if number > limits.max_total:
             yield violation(Rule.MAX_ATTEMPTS_TOTAL, f"attempt {number} (cap {limits.max_total})")
-        day = at.astimezone(UTC).date().isoformat()  # the store's attempts_day: a UTC day
-        per_day[day] += 1
-        if per_day[day] > limits.max_per_day:
+        while within_day and within_day[0] <= at - ATTEMPT_DAY:
+            within_day.popleft()
+        within_day.append(at)
+        if len(within_day) > limits.max_per_day:
             yield violation(
-                Rule.MAX_ATTEMPTS_DAY, f"attempt {per_day[day]} on {day} (cap {limits.max_per_day})"
+                Rule.MAX_ATTEMPTS_DAY,
+                f"attempt {len(within_day)} within 24 h, the first at "
+                f"{within_day[0].isoformat()} (cap {limits.max_per_day})",
             )
         if previous is not None and at - previous.placed_at < min_gap:
             gap = (at - previous.placed_at).total_seconds()

@@ -13,10 +13,11 @@ through :class:`DncView`.
   every rule allows the call, or ``None`` when none ever will (DNC, attempt cap, final status).
 - :func:`hopper_order` sorts candidates: callbacks due, retries due, fresh leads; then priority.
 
-"Today" for ``attempts_today`` is the UTC day: the store resets the counter when it changes
-(``attempts_day``, docs/database.md), and the compliance audit counts the per-day cap the same
-way. :func:`next_allowed_time` parks a capped lead until its local midnight at least; a claim before
-the UTC reset finds it still capped.
+The per-day cap counts the attempts of the last 24 hours (:data:`ATTEMPT_DAY`), not those of a
+calendar day: every calendar day, in any time zone (the called party's, the campaign's, UTC), lies
+within some 24 hours, so a lead never gets more than the cap on any day whoever counts it — and
+the rolling reading is itself the law in some places (e.g. Florida's three calls per 24 hours).
+A lead's own local day would not do: a US Pacific lead's calling hours straddle the UTC midnight.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from dialer.config.values import TimeWindow
 
 ABANDON_QUIET = timedelta(hours=72)
 """No new call to a number within this long after an abandoned call to it."""
+
+ATTEMPT_DAY = timedelta(hours=24)
+"""The per-day attempt cap counts the attempts placed within this long before the call."""
 
 FINAL_STATUSES = frozenset({"done", "no_contact", "dnc", "rejected", "cancelled"})
 """Lead statuses that are never dialled again (``dialer.states.LeadStatus`` words)."""
@@ -70,7 +74,9 @@ class LeadView:
     time_zones: tuple[str, ...] = ()
     """The lead's own time-zone field (IANA names); empty when the CRM gave none."""
     attempts_total: int = 0
-    attempts_today: int = 0
+    recent_attempts: tuple[datetime, ...] = ()
+    """When its attempts of the last :data:`ATTEMPT_DAY` were placed (older ones may be
+    included: the rules ignore them)."""
     last_attempt_at: datetime | None = None
     abandoned_at: datetime | None = None
     """When the last call to this lead was abandoned (for the 72-hour rule)."""
@@ -302,10 +308,12 @@ def _first_refusal(
     if static is not None:
         return static
     limits = campaign.attempts
-    if lead.attempts_today >= limits.max_per_day:
+    lifted_at = day_cap_lifts_at(lead, limits.max_per_day, now)
+    if lifted_at is not None:
         return (
             Refusal.MAX_ATTEMPTS_DAY,
-            f"{lead.attempts_today} attempts today (cap {limits.max_per_day})",
+            f"{limits.max_per_day} attempts within 24 h (cap {limits.max_per_day}); "
+            f"next from {lifted_at.isoformat()}",
         )
     earliest, reason = _earliest_by_timers(lead, campaign, seat_reserved)
     if earliest is not None and now < earliest and reason is not None:
@@ -368,8 +376,7 @@ def next_allowed_time(
 
     None when no time ever will (final status, DNC, total cap, unknown zone) or none within
     ``horizon_days`` (e.g. every day closed). Assumes the lead is not dialled meanwhile; a lead at
-    its per-day cap waits for its local midnight (the store's counter resets at UTC midnight: a
-    claim before that finds the lead still capped).
+    its per-day cap waits until the oldest of its last 24 hours' attempts is 24 hours old.
     """
     _require_aware(now)
     if _static_refusal(lead, campaign, now, dnc) is not None:
@@ -378,8 +385,9 @@ def next_allowed_time(
     zones = lead_time_zones(lead, hours)
     earliest, _ = _earliest_by_timers(lead, campaign, seat_reserved)
     start = now if earliest is None or earliest < now else earliest
-    if lead.attempts_today >= campaign.attempts.max_per_day:
-        start = max(start, max(_next_local_midnight(now, z) for z in zones))
+    lifted_at = day_cap_lifts_at(lead, campaign.attempts.max_per_day, start)
+    if lifted_at is not None:
+        start = lifted_at
     if hours_refusal(lead.phone_e164, zones, hours, start) is None:
         return start
     # The allowed set is the intersection, over the zones, of each zone's daily windows: intersect
@@ -454,10 +462,12 @@ def _local_instant(day: date, minute: int, zone: ZoneInfo) -> datetime:
     return low
 
 
-def _next_local_midnight(now: datetime, name: str) -> datetime:
-    zone = _zone(name)
-    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
-    return _local_instant(tomorrow, 0, zone)
+def day_cap_lifts_at(lead: LeadView, max_per_day: int, now: datetime) -> datetime | None:
+    """When the per-day cap next allows a call to ``lead`` if it is at the cap at ``now``, else
+    None: the moment the oldest attempt that keeps it there turns 24 hours old."""
+    recent = sorted(t for t in lead.recent_attempts if t > now - ATTEMPT_DAY)
+    excess = len(recent) - max_per_day
+    return None if excess < 0 else recent[excess] + ATTEMPT_DAY
 
 
 def _require_aware(now: datetime) -> None:

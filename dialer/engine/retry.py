@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from dialer.config.models import CampaignConfig, Outcome
-from dialer.engine.leads import LeadView, next_allowed_time
+from dialer.engine.leads import ATTEMPT_DAY, LeadView, next_allowed_time
 from dialer.states import AttemptOutcome, LeadStatus
 
 RULE_FOR_OUTCOME: dict[AttemptOutcome, Outcome] = {
@@ -43,7 +43,8 @@ class LeadUpdate:
     status: LeadStatus
     next_call_at: datetime | None
     attempts_total: int
-    attempts_today: int
+    recent_attempts: tuple[datetime, ...]
+    """The lead's attempts of the last 24 hours, this one included (the per-day cap's count)."""
     last_attempt_at: datetime | None
     abandoned_at: datetime | None
     queue_sms: bool = False
@@ -62,7 +63,8 @@ def after_attempt(
 ) -> LeadUpdate:
     """The lead's new status and next call time after an attempt ending at ``now``.
 
-    ``lead`` is the lead before this attempt; ``previous_outcomes`` are its earlier attempts'
+    ``lead`` is the lead before this attempt (its ``recent_attempts`` without this one);
+    ``previous_outcomes`` are its earlier attempts'
     outcomes (for each rule's ``max_tries``); ``callback_at`` is a callback the agent booked;
     ``placed_at`` is when this attempt was placed (default ``now``), the start of the min gap.
     """
@@ -74,7 +76,7 @@ def after_attempt(
             status,
             lead.next_call_at,
             lead.attempts_total,
-            lead.attempts_today,
+            lead.recent_attempts,
             lead.last_attempt_at,
             lead.abandoned_at,
             reason="attempt never placed",
@@ -82,7 +84,7 @@ def after_attempt(
     after = replace(
         lead,
         attempts_total=lead.attempts_total + 1,
-        attempts_today=lead.attempts_today + 1,
+        recent_attempts=(*(t for t in lead.recent_attempts if t > now - ATTEMPT_DAY), placed_at),
         last_attempt_at=placed_at,
         abandoned_at=now if outcome is AttemptOutcome.ABANDONED else lead.abandoned_at,
         next_call_at=None,
@@ -97,7 +99,7 @@ def after_attempt(
             status,
             when,
             after.attempts_total,
-            after.attempts_today,
+            after.recent_attempts,
             after.last_attempt_at,
             after.abandoned_at,
             queue_sms=sms,

@@ -27,11 +27,12 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, exists, func, insert, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from dialer.states import DIALABLE_LEAD_STATUSES, LeadStatus
+from dialer.engine.leads import ATTEMPT_DAY
+from dialer.states import DIALABLE_LEAD_STATUSES, AttemptOutcome, LeadStatus
 from dialer.store.errors import LeaseLost
 from dialer.store.leases import lease_is_held
 from dialer.store.phones import LeadProblem, parse_phone
-from dialer.store.schema import dnc_entries, lead_rejects, leads, trial_samples
+from dialer.store.schema import attempts, dnc_entries, lead_rejects, leads, trial_samples
 
 _DIALABLE = [s.value for s in DIALABLE_LEAD_STATUSES]
 
@@ -48,7 +49,8 @@ class ClaimedLead:
     priority: int
     status: str
     attempts_total: int
-    attempts_today: int
+    recent_attempts: tuple[datetime, ...]
+    """When its attempts of the last 24 hours were placed (the per-day cap's count)."""
     last_attempt_at: datetime | None
     next_call_at: datetime | None
     abandoned_at: datetime | None
@@ -145,13 +147,7 @@ def _claim_tier(
     if max_attempts_total is not None:
         conditions.append(t.attempts_total < max_attempts_total)
     if max_attempts_per_day is not None:
-        conditions.append(
-            or_(
-                t.attempts_day.is_(None),
-                t.attempts_day != today,
-                t.attempts_today < max_attempts_per_day,
-            )
-        )
+        conditions.append(_placed_since(t.id, now - ATTEMPT_DAY) < max_attempts_per_day)
     # A CTE, not an IN (subquery): PostgreSQL may re-run a LIMIT ... SKIP LOCKED subquery for
     # each row the UPDATE scans, each run picking other unlocked rows, and so claim more than n.
     candidates = (
@@ -190,7 +186,6 @@ def _claim_tier(
             t.priority,
             t.claimed_from,
             t.attempts_total,
-            t.attempts_today,
             t.last_attempt_at,
             t.next_call_at,
             t.abandoned_at,
@@ -198,6 +193,8 @@ def _claim_tier(
             t.custom_fields,
         )
     )
+    rows = conn.execute(stmt).all()
+    recent = recent_attempt_times(conn, [r.id for r in rows], now - ATTEMPT_DAY)
     claimed = [
         ClaimedLead(
             id=r.id,
@@ -208,7 +205,7 @@ def _claim_tier(
             priority=r.priority,
             status=r.claimed_from,
             attempts_total=r.attempts_total,
-            attempts_today=r.attempts_today,
+            recent_attempts=recent.get(r.id, ()),
             last_attempt_at=r.last_attempt_at,
             next_call_at=r.next_call_at,
             abandoned_at=r.abandoned_at,
@@ -216,10 +213,46 @@ def _claim_tier(
             custom_fields=r.custom_fields,
             claim_token=token,
         )
-        for r in conn.execute(stmt)
+        for r in rows
     ]
     claimed.sort(key=lambda c: (-c.priority, c.next_call_at is not None, c.next_call_at, c.id))
     return claimed
+
+
+def _placed_since(lead_id: ColumnElement[int], since: datetime) -> ColumnElement[int]:
+    """How many calls were placed to the lead after ``since`` (``cancelled`` ones never were)."""
+    a = attempts.c
+    return (
+        select(func.count())
+        .where(a.lead_id == lead_id, a.placed_at > since, _was_placed())
+        .scalar_subquery()
+    )
+
+
+def _was_placed() -> ColumnElement[bool]:
+    a = attempts.c
+    return or_(a.outcome.is_(None), a.outcome != AttemptOutcome.CANCELLED.value)
+
+
+def recent_attempt_times(
+    conn: Connection, lead_ids: Sequence[int], since: datetime, *, exclude: str | None = None
+) -> dict[int, tuple[datetime, ...]]:
+    """When each lead's calls placed after ``since`` were placed, oldest first (leads with none
+    are left out); ``exclude`` leaves one attempt out (the one being settled)."""
+    a = attempts.c
+    found: dict[int, list[datetime]] = {}
+    for start in range(0, len(lead_ids), 500):
+        query = (
+            select(a.lead_id, a.placed_at)
+            .where(a.lead_id.in_(lead_ids[start : start + 500]), a.placed_at > since)
+            .where(_was_placed())
+            .order_by(a.placed_at)
+        )
+        if exclude is not None:
+            query = query.where(a.id != exclude)
+        for row in conn.execute(query):
+            found.setdefault(int(row.lead_id), []).append(row.placed_at)
+    return {lead: tuple(times) for lead, times in found.items()}
 
 
 def _lease_ok(conn: Connection, campaign: str, token: int) -> bool:

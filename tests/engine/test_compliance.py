@@ -165,14 +165,16 @@ def test_an_abandoned_attempt_missing_from_the_ledger() -> None:
     assert audit_attempts([attempt(1, 0, None)], campaign(), ledger=[]) == []  # in flight
 
 
-def test_the_per_day_cap_counts_utc_days_as_the_store_does() -> None:
-    """attempts_today resets at UTC midnight (docs/database.md): 10:00 and 11:30 in New York,
-    then 20:00 there (01:00 UTC, the next UTC day) is within a cap of 2; 18:00 (23:00 UTC,
-    the same UTC day) is not."""
+def test_the_per_day_cap_counts_any_24_hours() -> None:
+    """10:00 and 11:30 in New York, then 20:00 there (01:00 UTC, the next UTC day) breaks a cap
+    of 2: whoever counts calendar days, some day holds all three. The next morning at 10:00, 24
+    hours after the first, is within the cap again; 09:59 is not."""
     config = campaign(attempts={"max_per_day": 2, "min_gap_s": 0})
     morning = [attempt(1, -2, "busy"), attempt(2, -0.5, "busy")]  # 15:00 and 16:30 UTC
-    assert audit_attempts([*morning, attempt(3, 8, "busy")], config) == []
-    (violation,) = audit_attempts([*morning, attempt(3, 6, "busy")], config)
+    (violation,) = audit_attempts([*morning, attempt(3, 8, "busy")], config)
+    assert (violation.attempt_id, violation.rule) == ("a3", Rule.MAX_ATTEMPTS_DAY)
+    assert audit_attempts([*morning, attempt(3, 22, "busy")], config) == []
+    (violation,) = audit_attempts([*morning, attempt(3, 22 - 1 / 60, "busy")], config)
     assert (violation.attempt_id, violation.rule) == ("a3", Rule.MAX_ATTEMPTS_DAY)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -116,7 +117,11 @@ def test_caps_gap_72h_and_due_time() -> None:
     now = WED_NOON_NY
     cases = [
         (LeadView(1, NY, attempts_total=5), Refusal.MAX_ATTEMPTS_TOTAL, None),
-        (LeadView(1, NY, attempts_today=2), Refusal.MAX_ATTEMPTS_DAY, utc(2026, 11, 26, 13)),
+        (
+            LeadView(1, NY, recent_attempts=(now - timedelta(hours=3), now - timedelta(hours=2))),
+            Refusal.MAX_ATTEMPTS_DAY,
+            now + timedelta(hours=21),  # 24 h after the older one: 09:00 in New York
+        ),
         (
             LeadView(1, NY, last_attempt_at=now - timedelta(minutes=20)),
             Refusal.MIN_GAP,
@@ -137,6 +142,25 @@ def test_caps_gap_72h_and_due_time() -> None:
     for lead, reason, retry_at in cases:
         verdict = may_dial(lead, config, now)
         assert (verdict.reason, verdict.retry_at) == (reason, retry_at), lead
+
+
+def test_the_day_cap_counts_any_24_hours_not_a_calendar_day() -> None:
+    """A Los Angeles lead's calling hours (08:00-21:00 PST) straddle the UTC midnight and its own
+    midnight lies outside them: whichever calendar day one counts, three calls in one evening and
+    three the next morning would be six on somebody's day. The cap counts the last 24 hours."""
+    config = campaign(attempts={"max_per_day": 3, "min_gap_s": "1h"})
+    evening = datetime(2026, 11, 25, 17, tzinfo=ZoneInfo("America/Los_Angeles"))
+    called = (evening, evening + timedelta(hours=1), evening + timedelta(hours=2))
+    lead = LeadView(1, LA, recent_attempts=called, last_attempt_at=called[-1])
+    next_morning = datetime(2026, 11, 26, 9, tzinfo=ZoneInfo("America/Los_Angeles"))
+    refused = may_dial(lead, config, next_morning)
+    assert refused.reason is Refusal.MAX_ATTEMPTS_DAY
+    assert refused.retry_at == evening + timedelta(hours=24)
+    assert next_allowed_time(lead, config, next_morning) == evening + timedelta(hours=24)
+    # One attempt ages out of the window at a time; ones older than 24 h never count.
+    assert may_dial(lead, config, evening + timedelta(hours=24))
+    older = LeadView(1, LA, recent_attempts=(evening - timedelta(hours=30), *called[1:]))
+    assert may_dial(older, config, next_morning)
 
 
 def test_72h_rule_lifted_by_a_reserved_seat_or_switched_off() -> None:

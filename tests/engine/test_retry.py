@@ -28,7 +28,11 @@ def test_busy_retries_after_the_rules_delay() -> None:
     update = after_attempt(AttemptOutcome.BUSY, LeadView(1, NY), config, NOON_NY)
     assert update.status is LeadStatus.RETRY
     assert update.next_call_at == NOON_NY + timedelta(minutes=10)
-    assert (update.attempts_total, update.attempts_today, update.last_attempt_at) == (1, 1, NOON_NY)
+    assert (update.attempts_total, update.recent_attempts, update.last_attempt_at) == (
+        1,
+        (NOON_NY,),
+        NOON_NY,
+    )
 
 
 def test_retry_time_respects_gap_and_calling_hours() -> None:
@@ -101,13 +105,18 @@ def test_unknown_outcome_is_an_error() -> None:
     outcome=st.sampled_from(sorted(RULE_FOR_OUTCOME)),
     minutes=st.integers(0, 14 * 24 * 60),
     attempts=st.integers(0, 8),
+    per_day=st.integers(1, 4),
+    earlier=st.lists(st.integers(1, 30 * 60), max_size=4),
 )
 def test_a_scheduled_retry_is_dialable_when_due(
-    outcome: AttemptOutcome, minutes: int, attempts: int
+    outcome: AttemptOutcome, minutes: int, attempts: int, per_day: int, earlier: list[int]
 ) -> None:
-    config = campaign(attempts={"max_total": 10, "max_per_day": 10})
+    """Whatever the day cap and the lead's calls of the last hours, the retry is due when the
+    rolling 24-hour count allows it (``earlier``: minutes before this call)."""
+    config = campaign(attempts={"max_total": 10, "max_per_day": per_day, "min_gap_s": 0})
     now = utc(2026, 1, 1) + timedelta(minutes=minutes)
-    lead = LeadView(1, NY, attempts_total=attempts)
+    recent = tuple(sorted(now - timedelta(minutes=m) for m in earlier))
+    lead = LeadView(1, NY, attempts_total=attempts, recent_attempts=recent)
     update = after_attempt(outcome, lead, config, now)
     if update.status is not LeadStatus.RETRY:
         return
@@ -116,7 +125,7 @@ def test_a_scheduled_retry_is_dialable_when_due(
         1,
         NY,
         attempts_total=update.attempts_total,
-        attempts_today=0,
+        recent_attempts=update.recent_attempts,
         last_attempt_at=update.last_attempt_at,
         abandoned_at=update.abandoned_at,
         next_call_at=update.next_call_at,

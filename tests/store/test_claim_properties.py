@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy import delete, insert
 from dialer.states import DialMode
 from dialer.store import make_engine, upgrade
 from dialer.store import queries as q
-from dialer.store.schema import dnc_entries, leads
+from dialer.store.schema import attempts, dnc_entries, leads
 from tests.store.conftest import NOW
 
 STATUSES = ["new", "retry", "callback", "done", "dialling", "rejected"]
@@ -25,8 +26,8 @@ lead_strategy = st.fixed_dictionaries(
         "priority": st.integers(0, 3),
         "due_in_min": st.none() | st.integers(-30, 30),
         "attempts_total": st.integers(0, 4),
-        "attempts_today": st.integers(0, 3),
-        "today": st.booleans(),
+        "called_hours_ago": st.lists(st.integers(1, 30), max_size=3),
+        "cancelled_hours_ago": st.none() | st.integers(1, 30),
         "validated": st.booleans(),
         "dnc": st.booleans(),
     }
@@ -43,6 +44,7 @@ def test_claim_matches_the_rules(tmp_path: Path, specs: list[dict[str, Any]], n:
     engine = make_engine(url)
     with engine.begin() as conn:
         conn.execute(delete(dnc_entries))
+        conn.execute(delete(attempts))
         conn.execute(delete(leads))
         q.apply_campaign(conn, "demo", DialMode.PREDICTIVE, {"name": "demo"}, NOW)
         ids = []
@@ -57,13 +59,23 @@ def test_claim_matches_the_rules(tmp_path: Path, specs: list[dict[str, Any]], n:
                     priority=spec["priority"],
                     next_call_at=None if due is None else NOW + timedelta(minutes=int(due)),
                     attempts_total=spec["attempts_total"],
-                    attempts_today=spec["attempts_today"],
-                    attempts_day=NOW.date() if spec["today"] else (NOW - timedelta(days=1)).date(),
                     validated_at=NOW if spec["validated"] else None,
                 )
                 .returning(leads.c.id)
             ).scalar_one()
             ids.append(row)
+            called = [(h, "busy") for h in spec["called_hours_ago"]]
+            if spec["cancelled_hours_ago"] is not None:
+                called.append((spec["cancelled_hours_ago"], "cancelled"))  # never placed
+            for hours, outcome in called:
+                placed = NOW - timedelta(hours=hours)
+                conn.execute(
+                    insert(attempts).values(
+                        id=str(uuid.uuid4()), lead_id=row, campaign="demo",
+                        phone_e164=f"+1212555{i:04d}", state="ended", outcome=outcome,
+                        placed_at=placed, created_at=placed,
+                    )
+                )  # fmt: skip
             if spec["dnc"]:
                 q.add_dnc(conn, [f"+1212555{i:04d}"], NOW)
 
@@ -72,14 +84,14 @@ def test_claim_matches_the_rules(tmp_path: Path, specs: list[dict[str, Any]], n:
 
     def eligible(spec: dict[str, Any]) -> bool:
         due = spec["due_in_min"]
-        today = spec["attempts_today"] if spec["today"] else 0
+        last_24h = sum(1 for h in spec["called_hours_ago"] if h < 24)
         return (
             spec["status"] in TIER
             and bool(spec["validated"])
             and not spec["dnc"]
             and (due is None or int(due) <= 0)
             and int(spec["attempts_total"]) < 3
-            and int(today) < 2
+            and last_24h < 2
         )
 
     def rank(i: int) -> tuple[int, int, bool, int, int]:

@@ -3,21 +3,38 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from dialer.states import LeadStatus
 from dialer.store import queries as q
 from dialer.store.errors import LeadNotClaimed
-from dialer.store.schema import dnc_entries, leads
+from dialer.store.schema import attempts, dnc_entries, leads
 from tests.store.conftest import NOW, add_leads
 
 
 def _set(engine: Engine, lead_id: int, **values: object) -> None:
     with engine.begin() as conn:
         conn.execute(update(leads).where(leads.c.id == lead_id).values(**values))
+
+
+def _attempt(conn: Connection, lead: int, phone: str, placed: datetime, outcome: str) -> None:
+    conn.execute(
+        insert(attempts).values(
+            id=str(uuid.uuid4()),
+            lead_id=lead,
+            campaign="demo",
+            phone_e164=phone,
+            state="ended",
+            outcome=outcome,
+            placed_at=placed,
+            ended_at=placed + timedelta(seconds=30),
+            created_at=placed,
+        )
+    )
 
 
 def _claim(engine: Engine, n: int, **kw: object) -> list[q.ClaimedLead]:
@@ -51,10 +68,19 @@ def test_claim_skips_unchecked_dnc_final_and_capped_leads(engine: Engine) -> Non
     _set(engine, unchecked, validated_at=None)
     _set(engine, done, status="done")
     _set(engine, capped_total, attempts_total=3)
-    _set(engine, capped_today, attempts_today=2, attempts_day=NOW.date())
-    _set(engine, other_day, attempts_today=2, attempts_day=(NOW - timedelta(days=1)).date())
     with engine.begin() as conn:
         numbers = dict(conn.execute(select(leads.c.id, leads.c.phone_e164)).all())
+        # The day cap counts calls placed in the last 24 hours: two for capped_today (one of
+        # them on the previous UTC day); for other_day one 24 h old or more and one never placed.
+        for lead, hours_ago, outcome in [
+            (capped_today, 23, "busy"),
+            (capped_today, 1, "no_answer"),
+            (other_day, 24, "busy"),
+            (other_day, 30, "busy"),
+            (other_day, 2, "machine"),
+            (other_day, 1, "cancelled"),
+        ]:
+            _attempt(conn, lead, numbers[lead], NOW - timedelta(hours=hours_ago), outcome)
         conn.execute(
             insert(dnc_entries),
             [
@@ -68,7 +94,8 @@ def test_claim_skips_unchecked_dnc_final_and_capped_leads(engine: Engine) -> Non
 
     assert sorted(c.id for c in claimed) == [ok, other_day]
     by_id = {c.id: c for c in claimed}
-    assert by_id[other_day].attempts_today == 0  # a new day starts a new count
+    assert by_id[other_day].recent_attempts == (NOW - timedelta(hours=2),)
+    assert by_id[ok].recent_attempts == ()
 
 
 def test_release_restores_the_status_and_reschedules(engine: Engine) -> None:
