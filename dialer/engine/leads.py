@@ -312,8 +312,8 @@ def _first_refusal(
     if lifted_at is not None:
         return (
             Refusal.MAX_ATTEMPTS_DAY,
-            f"{limits.max_per_day} attempts within 24 h (cap {limits.max_per_day}); "
-            f"next from {lifted_at.isoformat()}",
+            f"at the cap of {limits.max_per_day} attempts within 24 h until "
+            f"{lifted_at.isoformat()}",
         )
     earliest, reason = _earliest_by_timers(lead, campaign, seat_reserved)
     if earliest is not None and now < earliest and reason is not None:

@@ -64,9 +64,9 @@ def after_attempt(
     """The lead's new status and next call time after an attempt ending at ``now``.
 
     ``lead`` is the lead before this attempt (its ``recent_attempts`` without this one);
-    ``previous_outcomes`` are its earlier attempts'
-    outcomes (for each rule's ``max_tries``); ``callback_at`` is a callback the agent booked;
-    ``placed_at`` is when this attempt was placed (default ``now``), the start of the min gap.
+    ``previous_outcomes`` are its earlier attempts' outcomes (for each rule's ``max_tries``);
+    ``callback_at`` is a callback the agent booked; ``placed_at`` is when this attempt was
+    placed (default ``now``), the start of the min gap and of its 24 hours in the day cap.
     """
     outcome = AttemptOutcome(outcome)
     placed_at = placed_at or now
