@@ -229,9 +229,9 @@ class HiddenAnswers:
 
     A call is hung up unanswered at the ring timeout ``T``, so the answer delays seen are a
     sample of the delay distribution *right-truncated* at ``T`` (or at the longest delay seen,
-    if longer: see :meth:`observe`): a list whose people take 32 s
-    to answer against a 20-s timeout shows only its quickest few percent, and the hit rate the
-    campaign learns is that share of the people who would answer. Should the delays shorten,
+    if longer: see :meth:`observe`): a list whose people take 32 s to answer against a 20-s
+    timeout shows only its quickest few percent, and the hit rate the campaign learns is that
+    share of the people who would answer. Should the delays shorten,
     the answers it can see jump by up to the inverse of that share — within the ring time of
     the calls placed after the change, before any estimate sees them (see docs/benchmarks.md).
 
