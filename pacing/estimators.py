@@ -92,6 +92,7 @@ class OutcomeRates:
         self._time_memory = time_memory_s
         self._recent: deque[float] = deque()  # placement times within the time memory
         self.observations = 0
+        self.last_decay = 1.0  # the forgetting factor the last observation applied
         # Figures derived from the counts, valid until the next observation (a pacing decision
         # reads them several times; the counts change only in ``observe``).
         self._derived: dict[object, float] = {}
@@ -116,6 +117,7 @@ class OutcomeRates:
         c[1] *= d
         c[2] *= d
         c[outcome] += 1.0
+        self.last_decay = d
         self.observations += 1
         self._derived.clear()
 
@@ -130,6 +132,7 @@ class OutcomeRates:
         c[0] = c[0] * d + human
         c[1] = c[1] * d + machine
         c[2] = c[2] * d + (1.0 - human - machine)
+        self.last_decay = d
         self.observations += 1
         self._derived.clear()
 
@@ -219,6 +222,121 @@ def _beta_quantile_cornish_fisher(a: float, b: float, q: float) -> float:
     z = _normal_quantile(q)
     x = mean + sd * (z + (z * z - 1.0) * skew / 6.0)
     return min(1.0, max(0.0, x))
+
+
+class HiddenAnswers:
+    """The share of answers the ring timeout lets through, from the answer delays seen.
+
+    A call is hung up unanswered at the ring timeout ``T``, so the answer delays seen are a
+    sample of the delay distribution *right-truncated* at ``T`` (or at the longest delay seen,
+    if longer: see :meth:`observe`): a list whose people take 32 s to answer against a 20-s
+    timeout shows only its quickest few percent, and the hit rate the campaign learns is that
+    share of the people who would answer. Should the delays shorten,
+    the answers it can see jump by up to the inverse of that share — within the ring time of
+    the calls placed after the change, before any estimate sees them (see docs/benchmarks.md).
+
+    The delays are taken as lognormal: their logs a normal sample truncated at ``ln T``, whose
+    likelihood depends on the (weighted) count, sum and sum of squares alone. Those three sums
+    forget with the hit rate's own forgetting (``observe`` is given its decay per dial), so the
+    answers behind the share are those behind the hit rate — but never below ``MIN_WEIGHT``
+    answers' worth: where the dials slow down (a low share seen keeps the guard tight) the last
+    answers stay, or the share would read 1 for want of answers and the dials flood back.
+    :meth:`visible_share` is the posterior mean of ``P(delay < T)`` over a grid of (mu, sigma),
+    the log-delays' mean and sd: mu normal around the log of the prior answer delay (sd
+    ``MU_SD``), sigma lognormal (median ``SIGMA_MEDIAN``, sd of its log ``SIGMA_LOG_SD``;
+    answer delays' coefficient of variation is ~0.2-0.8). Where the delays seen crowd against
+    the timeout — a density still rising there — most of the posterior lies on distributions
+    mostly past it; where they thin out well before it, on distributions all but whole. (A flat
+    prior on mu, or a wider one on sigma, put the share of a 32-s list at a 20-s timeout at
+    0.4-1 % against the true 3.7 %: the far tail fixes the slope there, not the curvature.)
+    """
+
+    #: Prior on the log-delays: mu's sd around the log of the prior delay; sigma's median and
+    #: the sd of its log.
+    MU_SD = 1.0
+    SIGMA_MEDIAN = 0.4
+    SIGMA_LOG_SD = 0.3
+    #: Answers' weight the sums keep at least, once they have it; below it nothing is inferred
+    #: (the share is 1: a campaign's first answers).
+    MIN_WEIGHT = 10.0
+
+    def __init__(self, timeout_s: float, prior_delay_s: float = 12.0) -> None:
+        if not timeout_s > 0 or not prior_delay_s > 0:
+            raise ValueError(
+                f"ring timeout and prior delay must be positive, got {timeout_s}, {prior_delay_s}"
+            )
+        self.timeout = float(timeout_s)
+        mu = np.linspace(math.log(0.5), math.log(400.0), 121)[:, None]
+        sigma = np.exp(np.linspace(math.log(0.1), math.log(1.6), 31))[None, :]
+        self._mu = mu
+        self._mu2 = mu * mu
+        self._sigma = sigma
+        self._log_sigma = np.log(sigma)
+        self._half_prec = 0.5 / (sigma * sigma)
+        self._truncate_at(self.timeout)
+        self._log_prior = (
+            -0.5 * ((self._log_sigma - math.log(self.SIGMA_MEDIAN)) / self.SIGMA_LOG_SD) ** 2
+            - 0.5 * ((mu - math.log(prior_delay_s)) / self.MU_SD) ** 2
+        )
+        self._w = 0.0
+        self._s1 = 0.0
+        self._s2 = 0.0
+        self._share: float | None = 1.0
+
+    def _truncate_at(self, cut: float) -> None:
+        """The longest answer delay that can be seen (seconds): the grid's ``P(delay < cut)``."""
+        from scipy.special import log_ndtr, ndtr
+
+        self.cut = cut
+        z = (math.log(cut) - self._mu) / self._sigma
+        self._log_visible = log_ndtr(z)
+        self._visible = ndtr(z)
+
+    def observe(self, decay: float, delay: float | None = None) -> None:
+        """One dial: the sums forget by ``decay`` (down to ``MIN_WEIGHT`` answers' worth); an
+        answered one (``delay``, its answer delay, seconds) adds its log-delay."""
+        w = self._w
+        if w > self.MIN_WEIGHT:
+            decay = max(decay, self.MIN_WEIGHT / w)
+            self._w = w * decay
+            self._s1 *= decay
+            self._s2 *= decay
+        if delay is not None:
+            if delay > self.cut:
+                # Seen past the timeout: measured from the dial, a delay counts the call's
+                # set-up (the PBX rings the timeout after it) and, with AMD, the verdict's
+                # seconds; the sample is cut where it is seen to end.
+                self._truncate_at(delay)
+            x = math.log(max(delay, 0.25))
+            self._w += 1.0
+            self._s1 += x
+            self._s2 += x * x
+        self._share = None
+
+    @property
+    def weight(self) -> float:
+        """The answers' (decayed) weight behind the estimate."""
+        return self._w
+
+    def visible_share(self) -> float:
+        """Posterior mean of the share of answers that come before the ring timeout (1 until
+        ``MIN_WEIGHT`` answers have been seen)."""
+        if self._share is not None:
+            return self._share
+        w = self._w
+        if w < self.MIN_WEIGHT:
+            self._share = 1.0
+            return 1.0
+        mu = self._mu
+        ll = (
+            self._log_prior
+            - w * (self._log_sigma + self._log_visible)
+            - (self._s2 - 2.0 * mu * self._s1 + self._mu2 * w) * self._half_prec
+        )
+        p = np.exp(ll - ll.max())
+        share = float((p * self._visible).sum() / p.sum())
+        self._share = share
+        return share
 
 
 class DurationEstimator:

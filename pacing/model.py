@@ -18,6 +18,7 @@ from pacing.estimators import (
     DistributionPrior,
     DurationEstimator,
     FloatArray,
+    HiddenAnswers,
     OutcomeRates,
     survival_at,
 )
@@ -152,6 +153,7 @@ class PacingEstimators:
         connect_window_s: float = 2.0,
         hit_z: float = 0.5,
         horizon_cap_s: float | None = None,
+        ring_timeout_s: float | None = None,
     ) -> None:
         p = priors or Priors()
         self.priors = p
@@ -170,6 +172,10 @@ class PacingEstimators:
         )
         self.answer_delay = DurationEstimator(p.answer_delay, 0.25, ring_bins, 300, 120)
         self.fail_delay = DurationEstimator(p.fail_delay, 0.25, ring_bins, 300, 120)
+        # The share of answers the ring timeout lets through (None: the timeout is not known).
+        self.hidden = (
+            None if ring_timeout_s is None else HiddenAnswers(ring_timeout_s, p.answer_delay.mean)
+        )
         self._j = horizons
         self._connect_window = connect_window_s
         self._horizon_cap = horizon_cap_s  # forecast no further ahead than this
@@ -200,14 +206,24 @@ class PacingEstimators:
         missing."""
         if isinstance(outcome, tuple):
             self.rates.observe_mixed(*outcome, at)
+            if self.hidden is not None:
+                self.hidden.observe(self.rates.last_decay)
             if ring_s is not None:
                 answering = min(1.0, outcome[0] + outcome[1])
                 self.fail_delay.observe_censored(ring_s, 1.0 - answering)
             return
         self.rates.observe(outcome, at)
+        if self.hidden is not None:
+            answered = ring_s is not None and outcome != OutcomeRates.OTHER
+            self.hidden.observe(self.rates.last_decay, ring_s if answered else None)
         if ring_s is not None:
             failed = outcome == OutcomeRates.OTHER
             (self.fail_delay if failed else self.answer_delay).observe(ring_s)
+
+    def visible_share(self) -> float:
+        """The share of would-be answers the ring timeout lets through (see
+        :class:`pacing.estimators.HiddenAnswers`; 1 when the timeout is not known)."""
+        return 1.0 if self.hidden is None else self.hidden.visible_share()
 
     def observe_talk(self, seconds: float, at: float | None = None) -> None:
         self.talk.observe(seconds, at)

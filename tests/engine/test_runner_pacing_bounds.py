@@ -245,3 +245,52 @@ def test_the_guard_stops_counting_on_seats_that_stop_coming_free() -> None:
     stuck = runner(frees_come=False)
     assert stuck.seats.ready_count == 0
     assert stuck._frees_shortfall(4004.0) < 0.1
+
+
+def test_the_guard_sizes_for_the_answers_the_ring_timeout_hides() -> None:
+    # 20 idle seats at a (well-known) 3 % hit rate with 10 abandons allowed. When the answers
+    # seen crowd against the 20-s ring timeout (delays of ~32 s: 4 % of them come within it),
+    # the guard keeps the lines answerable should the hidden answers come within the timeout
+    # after all; with delays well inside it, the hit-jump allowance binds as before.
+    import math
+
+    from pacing.budget import LedgerEntry, LedgerKind
+
+    def runner(mean: float, sd: float) -> CampaignRunner:
+        history = [LedgerEntry(float(i), LedgerKind.LIVE_ANSWER) for i in range(3000)]
+        history += [LedgerEntry(3000.0 + i, LedgerKind.ABANDON) for i in range(80)]
+        priors = Priors(hit=0.03, machine=0.0, strength=5000.0)
+        r = CampaignRunner(RunnerConfig(mode="predictive", priors=priors), history=history)
+        rng = np.random.default_rng(1)
+        s2 = math.log(1 + (sd / mean) ** 2)
+        delays = rng.lognormal(math.log(mean) - s2 / 2, math.sqrt(s2), 100_000)
+        hidden = r.estimators.hidden
+        assert hidden is not None
+        for d in delays[delays < 20.0][:60]:
+            hidden.observe(1.0 - 1.0 / 500, float(d))
+        seen = r.estimators.rates
+        for k in range(CampaignRunner.MIN_OUTCOMES):
+            seen.observe(seen.HUMAN if k < 1 else seen.OTHER)
+        for i in range(20):
+            r.seat_login(f"s{i}", 4000.0)
+        return r
+
+    normal = runner(12.0, 6.0)
+    crowded = runner(32.2, 8.15)
+    share = crowded.estimators.visible_share()
+    assert share < 0.15 and normal.estimators.visible_share() > 0.8
+    lines_normal, lines_crowded = normal.dial_demand(4000.0), crowded.dial_demand(4000.0)
+    assert lines_normal * 0.03 * 2.0 <= 20 + 10  # the hit-jump allowance, as before
+    assert 20 <= lines_crowded < lines_normal / 3
+    assert lines_crowded * 0.03 / share <= 20 + 10  # the hidden answers fit, in the mean
+    # The low share holds for a ring timeout and HIDDEN_HOLD_S after the delays seen shorten:
+    # the hit rate learns the change more slowly than the share does.
+    hidden = crowded.estimators.hidden
+    assert hidden is not None
+    for _ in range(200):
+        hidden.observe(0.9, 8.0)
+    assert crowded.estimators.visible_share() > 0.9
+    hit = crowded.estimators.rates.human
+    assert crowded._unhidden_hit(4010.0, hit) == pytest.approx(hit / share)
+    hold = crowded.config.ring_timeout_s + CampaignRunner.HIDDEN_HOLD_S
+    assert crowded._unhidden_hit(4001.0 + hold, hit) < 1.2 * hit

@@ -151,8 +151,9 @@ def test_hit_rate_quantile_rejects_a_non_probability() -> None:
 def test_a_mixed_outcome_moves_the_rates_by_its_odds() -> None:
     """A call hung up while ringing counts as its chances of each outcome: a share of a live
     answer, not a no-answer (which would pull the hit rate down)."""
-    plain, mixed = OutcomeRates((0.25, 0.05, 0.7), 10.0, 100.0), OutcomeRates(
-        (0.25, 0.05, 0.7), 10.0, 100.0
+    plain, mixed = (
+        OutcomeRates((0.25, 0.05, 0.7), 10.0, 100.0),
+        OutcomeRates((0.25, 0.05, 0.7), 10.0, 100.0),
     )
     for _ in range(50):
         plain.observe(OutcomeRates.OTHER)
@@ -328,3 +329,86 @@ def test_a_call_hung_up_ringing_is_censored_in_the_failure_delays_by_its_odds() 
     assert not est.answer_delay._cut
     assert est.fail_delay.count == est.answer_delay.count == 0  # no death seen
     assert est.rates.observations == 1  # and the rates took its odds
+
+
+def _answers_seen(mean: float, sd: float, timeout: float, n: int, seed: int) -> np.ndarray:
+    """``n`` lognormal answer delays (mean, sd in seconds) of those that came within the
+    timeout: what a campaign sees."""
+    rng = np.random.default_rng(seed)
+    s2 = math.log(1 + (sd / mean) ** 2)
+    d = rng.lognormal(math.log(mean) - s2 / 2, math.sqrt(s2), 200 * n)
+    return d[d < timeout][:n]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_share_of_answers_the_ring_timeout_hides_is_estimated(seed: int) -> None:
+    from pacing.estimators import HiddenAnswers
+
+    def share(mean: float, sd: float, n: int = 150) -> float:
+        est = HiddenAnswers(20.0)
+        for d in _answers_seen(mean, sd, 20.0, n, seed):
+            for _ in range(3):  # two unanswered dials per answer, the hit rate's forgetting
+                est.observe(1.0 - 1.0 / 500)
+            est.observe(1.0 - 1.0 / 500, float(d))
+        return est.visible_share()
+
+    # delays well inside the timeout: all but whole (true 0.906, 0.997)
+    assert 0.8 < share(12.0, 6.0) <= 1.0
+    assert share(6.0, 3.0) > 0.95
+    # delays crowding against it, a density still rising there: most answers hidden (true 0.037
+    # and 0.086 — the ninefold jump of the cap hunt's --seed 41 and --seed 49)
+    assert share(32.2, 8.15) < 0.12
+    assert share(32.6, 10.7) < 0.2
+    # half hidden (true 0.50): neither
+    assert 0.25 < share(21.4, 8.1) < 0.75
+
+
+def test_the_hidden_share_waits_for_answers_and_keeps_the_last_ones() -> None:
+    from pacing.estimators import HiddenAnswers
+
+    est = HiddenAnswers(20.0)
+    seen = _answers_seen(32.2, 8.15, 20.0, 12, 1)
+    for d in seen[: int(HiddenAnswers.MIN_WEIGHT) - 1]:
+        est.observe(0.9, float(d))
+    assert est.visible_share() == 1.0  # too few answers to say
+    for d in seen[int(HiddenAnswers.MIN_WEIGHT) - 1 :]:
+        est.observe(0.9, float(d))
+    low = est.visible_share()
+    assert low < 0.2
+    # dials without answers forget, but never below MIN_WEIGHT answers' worth: a campaign that
+    # slows down keeps what its last answers said (it read 1 for want of answers, and flooded)
+    for _ in range(5000):
+        est.observe(0.9)
+    assert est.weight == pytest.approx(HiddenAnswers.MIN_WEIGHT)
+    assert est.visible_share() == pytest.approx(low, rel=0.05)
+    with pytest.raises(ValueError):
+        HiddenAnswers(0.0)
+
+
+def test_the_estimators_feed_the_hidden_share_with_answered_dials_only() -> None:
+    from pacing.model import PacingEstimators
+
+    assert PacingEstimators().visible_share() == 1.0  # no ring timeout known: nothing hidden
+    est = PacingEstimators(ring_timeout_s=20.0)
+    for d in _answers_seen(32.2, 8.15, 20.0, 40, 2):
+        est.observe_dial(OutcomeRates.OTHER, 20.0)  # rang out: no delay seen
+        est.observe_dial(OutcomeRates.OTHER, 4.0)  # busy: no delay either
+        est.observe_dial((0.01, 0.0), 16.0)  # hung up ringing: none
+        est.observe_dial(OutcomeRates.HUMAN, float(d))
+    assert est.hidden is not None and est.hidden.weight < 40
+    assert est.visible_share() < 0.15
+
+
+def test_delays_seen_past_the_timeout_move_the_cut() -> None:
+    """Measured from the dial, a delay counts the call's set-up and the AMD verdict: on a real
+    PBX some are seen past the ring timeout, and the sample ends there, not at the timeout
+    (clipped to it, they would pile up against it and read as answers hidden)."""
+    from pacing.estimators import HiddenAnswers
+
+    est = HiddenAnswers(20.0)
+    seen = _answers_seen(12.0, 6.0, 20.0, 200, 4) + 3.0  # 3 s of set-up and AMD: up to 23 s
+    for d in seen:
+        est.observe(1.0 - 1.0 / 500, float(d))
+    assert est.cut == pytest.approx(float(seen.max()))
+    assert est.cut > 20.0
+    assert est.visible_share() > 0.75

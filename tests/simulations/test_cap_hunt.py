@@ -105,6 +105,38 @@ def test_the_cap_holds_when_constant_talk_times_lengthen_at_once() -> None:
     assert not row["breach"], row["max_rate"]
 
 
+# A breach the hunt found (--seed 47): 28 seats whose answer delays lengthen to 35 s against a
+# 20-s ring timeout at 583 s — the hit rate seen falls from ~0.2 to ~0.04, the answers seen crowd
+# against the timeout — then shorten to 14 s at 766 s: the answers the campaign can see jump
+# ~sixfold, and the calls placed in the seconds after brought 14 abandons at ~230 live answers
+# (6.0 % at worst). The budget guard now sizes the answers for the share the ring timeout hides
+# (pacing.estimators.HiddenAnswers, CampaignRunner._unhidden_hit).
+_DELAY_SHORTENS = {
+    "name": "hunt",
+    "seed": 1,
+    "duration": 1690,
+    "seats": 28,
+    "talk": {"dist": "gamma", "mean": 42.1, "sd": 25.5},
+    "wrapup": {"dist": "exponential", "mean": 17.3},
+    "outcomes": {"human": 0.333, "machine": 0.0, "busy": 0.043},
+    "answer_delay": {"dist": "lognormal", "mean": 22.2, "sd": 13.8},
+    "busy_delay": 5.3,
+    "no_answer_timeout": 20,
+    "connect_window": 2,
+    "campaign": {"mode": "predictive", "abandon_cap": 0.03, "window": "30d"},
+    "changes": [
+        {"at": 583, "answer_delay": {"dist": "lognormal", "mean": 35.1, "sd": 11.1}},
+        {"at": 766, "answer_delay": {"dist": "lognormal", "mean": 14.4, "sd": 11.1}},
+        {"at": 1491, "talk": {"dist": "gamma", "mean": 75.4, "sd": 25.5}},
+    ],
+}
+
+
+def test_the_cap_holds_when_answer_delays_past_the_ring_timeout_shorten() -> None:
+    row = cap_hunt.run_one((_DELAY_SHORTENS, 849524))
+    assert not row["breach"], row["max_rate"]
+
+
 def test_a_run_over_its_cap_is_reported_with_what_replays_it() -> None:
     row = cap_hunt.run_one((_JUMP, 1))
     assert row["breach"] and row["max_rate"] > 0.03
