@@ -86,6 +86,8 @@ PACE_INTERVAL_S = 0.15
 LEASE_TTL_S = 15.0
 SEAT_SYNC_S = 1.0
 PACING_LOG_S = 10.0
+#: Below this estimated share of answers within the ring timeout, the pacing log warns.
+HIDDEN_ANSWERS_WARN = 0.5
 
 _TERMINAL_EVENTS = (CallHungUp, OriginateFailed)
 
@@ -530,8 +532,9 @@ class CampaignWorker(SeatDriver, TrialKeeper, PreviewDialler, CallRecords):
         answers, abandons = self.runner.controller.ledger.counts(now)
         m.set_abandon_rate(name, abandons / answers if answers else 0.0)
         d = self.runner.last_decision
+        share = self.runner.estimators.visible_share()
         m.set_pacing(name, risk_threshold=d.threshold, free_seats=d.expected_free,
-                     live_answers=d.expected_answers)  # fmt: skip
+                     live_answers=d.expected_answers, visible_answer_share=share)  # fmt: skip
         self._export_breaker(now)
         if time.monotonic() >= self._next_pacing_log:
             self._next_pacing_log = time.monotonic() + PACING_LOG_S
@@ -543,7 +546,15 @@ class CampaignWorker(SeatDriver, TrialKeeper, PreviewDialler, CallRecords):
                 seats_ready=board.ready_count, seats_logged_in=board.logged_in_count,
                 window_answers=answers, window_abandons=abandons,
                 hit_rate=round(self.runner.estimators.rates.human, 3),
+                visible_answer_share=round(share, 3),
             )  # fmt: skip
+            if share < HIDDEN_ANSWERS_WARN:
+                log.warning(
+                    "ring_timeout_hides_answers", visible_answer_share=round(share, 3),
+                    ring_timeout_s=self.runner.config.ring_timeout_s,
+                    advice="most people who would answer do so after the ring timeout; pacing "
+                    "holds lines back for them: lengthen no_answer_timeout_s",
+                )  # fmt: skip
 
 
 def _runner_event(event: TelephonyEvent) -> bool:

@@ -164,6 +164,13 @@ class DialerMetrics:
             ["campaign", "quantity"],
             registry=r,
         )
+        self.visible_answer_share = Gauge(
+            "dialer_pacing_visible_answer_share",
+            "Estimated share of the people who would answer that do so within the ring timeout "
+            "(low: the timeout hides most answers, and pacing holds lines back for them).",
+            ["campaign"],
+            registry=r,
+        )
         self.dials_placed = Counter(
             "dialer_dials_total",
             "Originates sent to Asterisk.",
@@ -278,6 +285,7 @@ class DialerMetrics:
         self.abandon_rate_window.labels(campaign=campaign)
         self.lines_in_flight.labels(campaign=campaign)
         self.pacing_threshold.labels(campaign=campaign)
+        self.visible_answer_share.labels(campaign=campaign).set(1.0)
         self.dials_placed.labels(campaign=campaign)
         self.ring_trims.labels(campaign=campaign)
         self.dial_breaker_open.labels(campaign=campaign)
@@ -294,6 +302,7 @@ class DialerMetrics:
             self.live_answers, self.abandons, self.abandon_rate_window, self.abandon_cap,
             self.lines_in_flight, self.pacing_threshold, self.dials_placed, self.answer_to_seat,
             self.ring_trims, self.dial_breaker_open, self.dial_breaker_trips,
+            self.visible_answer_share,
         )  # fmt: skip
         for metric in per_campaign:
             metric.remove(campaign)
@@ -390,11 +399,19 @@ class DialerMetrics:
         self.lines_in_flight.labels(campaign=self._campaign(campaign)).set(lines)
 
     def set_pacing(
-        self, campaign: str, *, risk_threshold: float, free_seats: float, live_answers: float
+        self,
+        campaign: str,
+        *,
+        risk_threshold: float,
+        free_seats: float,
+        live_answers: float,
+        visible_answer_share: float = 1.0,
     ) -> None:
-        """The pacing policy's current risk budget and its forecasts over the answer horizon."""
+        """The pacing policy's current risk budget, its forecasts over the answer horizon, and
+        the share of answers the ring timeout lets through."""
         campaign = self._campaign(campaign)
         self.pacing_threshold.labels(campaign=campaign).set(risk_threshold)
+        self.visible_answer_share.labels(campaign=campaign).set(visible_answer_share)
         self.pacing_forecast.labels(campaign=campaign, quantity="free_seats").set(free_seats)
         self.pacing_forecast.labels(campaign=campaign, quantity="live_answers").set(live_answers)
 

@@ -109,7 +109,12 @@ def test_gauges(metrics: DialerMetrics) -> None:
     metrics.set_seats("demo", {"ready": 2, "wrapup": 1})
     metrics.set_lines_in_flight("demo", 7)
     metrics.set_abandon_rate("demo", 0.021)
-    metrics.set_pacing("demo", risk_threshold=0.05, free_seats=2.5, live_answers=1.75)
+    share = "dialer_pacing_visible_answer_share"
+    assert value(metrics, share, campaign="demo") == 1.0  # until the pacing says otherwise
+    metrics.set_pacing(
+        "demo", risk_threshold=0.05, free_seats=2.5, live_answers=1.75, visible_answer_share=0.3
+    )
+    assert value(metrics, share, campaign="demo") == pytest.approx(0.3)
     assert value(metrics, "dialer_seats", campaign="demo", state="ready") == 2
     assert value(metrics, "dialer_seats", campaign="demo", state="talking") == 0  # reset
     assert value(metrics, "dialer_seats", campaign="demo", state="wrapup") == 1
