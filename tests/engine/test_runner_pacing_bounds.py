@@ -75,6 +75,24 @@ def test_over_a_run_the_allowance_is_never_overspent() -> None:
     assert result.max_abandon_rate <= 0.03
 
 
+def _budgeted_runner(hit: float, humans_seen: int, **kw: float) -> CampaignRunner:
+    """20 idle seats at 4000 s, a hit rate the campaign is sure of, and 10 abandons allowed
+    (80 of 3,000 live answers under a 3 % cap); the rate has seen ``humans_seen`` live answers
+    among its first outcomes."""
+    from pacing.budget import LedgerEntry, LedgerKind
+
+    history = [LedgerEntry(float(i), LedgerKind.LIVE_ANSWER) for i in range(3000)]
+    history += [LedgerEntry(3000.0 + i, LedgerKind.ABANDON) for i in range(80)]
+    priors = Priors(hit=hit, machine=0.0, strength=5000.0)
+    r = CampaignRunner(RunnerConfig(mode="predictive", priors=priors, **kw), history=history)
+    seen = r.estimators.rates
+    for k in range(CampaignRunner.MIN_OUTCOMES):
+        seen.observe(seen.HUMAN if k < humans_seen else seen.OTHER)
+    for i in range(20):
+        r.seat_login(f"s{i}", 4000.0)
+    return r
+
+
 def _busy_runner(**kw: float) -> CampaignRunner:
     from pacing.budget import LedgerEntry, LedgerKind
 
@@ -109,25 +127,9 @@ def test_answer_horizon_caps_the_forecast() -> None:
 def test_a_bigger_hit_jump_allowance_keeps_budget_for_a_bigger_jump() -> None:
     # 20 idle seats at a (well-known) 5 % hit rate with 10 abandons allowed: the guard keeps
     # the lines in flight answerable by idle seats + budget if the rate jumps by the allowance.
-    from pacing.budget import LedgerEntry, LedgerKind
-
-    def runner(jump: float) -> CampaignRunner:
-        history = [LedgerEntry(float(i), LedgerKind.LIVE_ANSWER) for i in range(3000)]
-        history += [LedgerEntry(3000.0 + i, LedgerKind.ABANDON) for i in range(80)]
-        priors = Priors(hit=0.05, machine=0.0, strength=5000.0)
-        r = CampaignRunner(
-            RunnerConfig(mode="predictive", priors=priors, hit_jump=jump), history=history
-        )
-        seen = r.estimators.rates
-        for k in range(CampaignRunner.MIN_OUTCOMES):
-            seen.observe(seen.HUMAN if k < 2 else seen.OTHER)
-        for i in range(20):
-            r.seat_login(f"s{i}", 4000.0)
-        return r
-
     lines = {}
     for jump in (2.0, 6.0):
-        r = runner(jump)
+        r = _budgeted_runner(0.05, humans_seen=2, hit_jump=jump)
         assert r.controller.allowed_abandons(4000.0) == 10
         lines[jump] = r.dial_demand(4000.0)
         # answers at the jumped rate, in the mean alone, fit in idle seats + budget
@@ -254,13 +256,8 @@ def test_the_guard_sizes_for_the_answers_the_ring_timeout_hides() -> None:
     # after all; with delays well inside it, the hit-jump allowance binds as before.
     import math
 
-    from pacing.budget import LedgerEntry, LedgerKind
-
     def runner(mean: float, sd: float) -> CampaignRunner:
-        history = [LedgerEntry(float(i), LedgerKind.LIVE_ANSWER) for i in range(3000)]
-        history += [LedgerEntry(3000.0 + i, LedgerKind.ABANDON) for i in range(80)]
-        priors = Priors(hit=0.03, machine=0.0, strength=5000.0)
-        r = CampaignRunner(RunnerConfig(mode="predictive", priors=priors), history=history)
+        r = _budgeted_runner(0.03, humans_seen=1)
         rng = np.random.default_rng(1)
         s2 = math.log(1 + (sd / mean) ** 2)
         delays = rng.lognormal(math.log(mean) - s2 / 2, math.sqrt(s2), 100_000)
@@ -268,11 +265,6 @@ def test_the_guard_sizes_for_the_answers_the_ring_timeout_hides() -> None:
         assert hidden is not None
         for d in delays[delays < 20.0][:60]:
             hidden.observe(1.0 - 1.0 / 500, float(d))
-        seen = r.estimators.rates
-        for k in range(CampaignRunner.MIN_OUTCOMES):
-            seen.observe(seen.HUMAN if k < 1 else seen.OTHER)
-        for i in range(20):
-            r.seat_login(f"s{i}", 4000.0)
         return r
 
     normal = runner(12.0, 6.0)
