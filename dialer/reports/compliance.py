@@ -41,6 +41,7 @@ from dialer.reports.records import Period
 from dialer.reports.render import format_rate
 from dialer.states import AttemptOutcome, LedgerKind
 from dialer.store.errors import NotFound
+from dialer.store.leads import was_placed
 from dialer.store.schema import abandon_ledger, attempts, campaigns, dnc_entries, leads
 
 _CHUNK = 900  # bound parameters per IN (SQLite's limit is 999 on old builds)
@@ -195,7 +196,7 @@ def _attempts(conn: Connection, *where: object) -> list[AttemptLogEntry]:
             t.ringing_at,
         )
         .where(*where)  # type: ignore[arg-type]
-        .where(or_(t.outcome.is_(None), t.outcome != AttemptOutcome.CANCELLED.value))
+        .where(was_placed())
         .order_by(t.placed_at, t.id)
     )
     return [

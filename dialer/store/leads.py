@@ -224,12 +224,14 @@ def _placed_since(lead_id: ColumnElement[int], since: datetime) -> ColumnElement
     a = attempts.c
     return (
         select(func.count())
-        .where(a.lead_id == lead_id, a.placed_at > since, _was_placed())
+        .where(a.lead_id == lead_id, a.placed_at > since, was_placed())
         .scalar_subquery()
     )
 
 
-def _was_placed() -> ColumnElement[bool]:
+def was_placed() -> ColumnElement[bool]:
+    """Attempts that were dialled: all but ``cancelled`` ones (never sent; still in flight too).
+    The day cap and the compliance audit count the same calls."""
     a = attempts.c
     return or_(a.outcome.is_(None), a.outcome != AttemptOutcome.CANCELLED.value)
 
@@ -245,7 +247,7 @@ def recent_attempt_times(
         query = (
             select(a.lead_id, a.placed_at)
             .where(a.lead_id.in_(lead_ids[start : start + 500]), a.placed_at > since)
-            .where(_was_placed())
+            .where(was_placed())
             .order_by(a.placed_at)
         )
         if exclude is not None:
