@@ -118,6 +118,7 @@ class CampaignWorker(SeatDriver, TrialKeeper, PreviewDialler, CallRecords):
         self._next_seat_sync = 0.0
         self._finished_calls = 0
         self._next_pacing_log = 0.0
+        self._visible_share = 1.0  # the last share of answers within the ring timeout reckoned
         self._breaker_trips_seen = 0
         self._breaker_holding = False
         self.offers = {}
@@ -532,11 +533,16 @@ class CampaignWorker(SeatDriver, TrialKeeper, PreviewDialler, CallRecords):
         answers, abandons = self.runner.controller.ledger.counts(now)
         m.set_abandon_rate(name, abandons / answers if answers else 0.0)
         d = self.runner.last_decision
-        share = self.runner.estimators.visible_share()
+        log_due = time.monotonic() >= self._next_pacing_log
+        if log_due:
+            # (a grid posterior, reckoned with the pacing log rather than at every loop pass:
+            # the share moves over minutes)
+            self._visible_share = self.runner.estimators.visible_share()
+        share = self._visible_share
         m.set_pacing(name, risk_threshold=d.threshold, free_seats=d.expected_free,
                      live_answers=d.expected_answers, visible_answer_share=share)  # fmt: skip
         self._export_breaker(now)
-        if time.monotonic() >= self._next_pacing_log:
+        if log_due:
             self._next_pacing_log = time.monotonic() + PACING_LOG_S
             board = self.runner.seats
             log.info(
