@@ -508,7 +508,7 @@ class CampaignRunner:
                     moments = self._thin_moments(moments)
             self._track_frees(now, model, moments)
             if not self._thin:
-                room = min(room, self._budget_proof_room(now, model, idle, allowed, moments))
+                room = min(room, self._budget_proof_room(now, model, idle, allowed, moments, ages))
         else:
             self._frees_expected.clear()  # (no forecast now: the check starts over)
         return PacingSnapshot(
@@ -605,6 +605,12 @@ class CampaignRunner:
     #: restart brings the abandon budget back (the ledger) but not the rate, and a weak prior
     #: (20 % by default) under a list that answers at 60 % let a first burst of lines, all
     #: seats idle, cost more abandons than the budget held (seen on the sandbox at 25-100 seats).
+    #: The guard then also counts every line in flight as answering by its first horizon, not
+    #: by the prior's answer delays: outcomes are learnt in placement order, so a large team
+    #: can see two abandons' worth of live answers while its first call still rings (the cap
+    #: hunt: 177 seats, a list answering at 0.76 after 19 s against a prior of 0.2 after 12 s;
+    #: at 20 s the prior's delays gave 77 calls ringing 1.4 live answers, ~54 came, and 68
+    #: more calls made 4 abandons at 183 live answers under a 2 % cap).
     MIN_OUTCOMES = 30
 
     #: Posterior quantile of the hit rate the budget guard sizes for.
@@ -688,7 +694,13 @@ class CampaignRunner:
         return (seen + 1.0) / (expected + 1.0)
 
     def _budget_proof_room(
-        self, now: float, model: PacingModel, idle: int, allowed: int, moments: ForecastMoments
+        self,
+        now: float,
+        model: PacingModel,
+        idle: int,
+        allowed: int,
+        moments: ForecastMoments,
+        ring_ages: FloatArray,
     ) -> int:
         """New calls allowed by the remaining abandon budget, even if the forecast is off.
 
@@ -700,7 +712,10 @@ class CampaignRunner:
         correction (see :func:`pacing.kernels.worst_case_room`) — and seats coming free low
         (``FREES_TRUST`` x (mean - ``GUARD_SD`` sd) of the conditioned forecast; less while seats
         come free far fewer than forecast, :meth:`_frees_shortfall`), and keeps that
-        worst case within the remaining budget. The policy's risk threshold aims at the
+        worst case within the remaining budget. Calls that have rung past the trim age count
+        with their late answers, up to the seats free (the trimmed forecast leaves them out);
+        until ``MIN_OUTCOMES`` outcomes are learnt every line in flight counts as a live
+        answer. The policy's risk threshold aims at the
         expected abandons; this caps the bad tail, and binds mostly while the budget is thin
         (first minutes, after a burst, small teams all day). Asked only while two or more
         abandons are allowed (``allowed``, the ledger's count now): with fewer the thin-budget
@@ -718,11 +733,31 @@ class CampaignRunner:
             self.HIT_QUANTILE,
             max(self.config.hit_jump * hit, self._unhidden_hit(now, hit)),
         )
+        powers, scale = moments.powers, hit_q / max(model.hit_upper, 1e-9)
+        if est.rates.observations < self.MIN_OUTCOMES:
+            # Neither the hit rate nor the answer delays are known yet: every line in flight
+            # is counted as a live answer by the first horizon (r = 1, no variance).
+            powers = powers.copy()
+            powers[3:] = float(moments.lines)
+            scale = 1.0
+        elif (
+            model is est.last_trimmed_model
+            and est.trim_from is not None
+            and now - next(iter(self._ringing.values()), now) >= est.trim_from
+        ):
+            # Calls past the trim age are hung up only while no seat is free: while seats are
+            # free their answers come and take them, so up to those seats they count, as the
+            # other calls in flight do (the variance as if Poisson: an upper bound).
+            late = est.late_answers_by(model, ring_ages) * scale
+            if late.any():
+                seats = max(idle - waiting, 0) + moments.q_sum
+                powers = powers.copy()
+                powers[3] += np.minimum(late, seats) / scale
         k_min = worst_case_room(
-            moments.powers,
+            powers,
             model.fractions,
             hit_q,
-            hit_q / max(model.hit_upper, 1e-9),
+            scale,
             self.GUARD_SD,
             self.FREES_TRUST * self._frees_shortfall(now),
             idle + allowed - waiting,

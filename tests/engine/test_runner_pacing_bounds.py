@@ -286,3 +286,19 @@ def test_the_guard_sizes_for_the_answers_the_ring_timeout_hides() -> None:
     assert crowded._unhidden_hit(4010.0, hit) == pytest.approx(hit / share)
     hold = crowded.config.ring_timeout_s + CampaignRunner.HIDDEN_HOLD_S
     assert crowded._unhidden_hit(4001.0 + hold, hit) < 1.2 * hit
+
+
+def test_the_guard_counts_the_late_answers_free_seats_will_take() -> None:
+    # 20 idle seats at a (well-known) 90 % hit rate with 10 abandons allowed. Calls that have
+    # rung past the trim age are hung up only while no seat is free; here seats are free, so
+    # the trim spares them, and at this hit rate most of them are people about to answer: they
+    # take seats the calls placed now would need.
+    fresh = _budgeted_runner(0.9, humans_seen=27)
+    late = _budgeted_runner(0.9, humans_seen=27)
+    for i in range(10):
+        late.call_placed(f"c{i}", None, f"+1555000{i:04d}", "+15550009999", 3982.0)
+    trim_from = late.estimators.trim_from
+    assert trim_from is not None and trim_from < 4000.0 - 3982.0
+    n_fresh, n_late = fresh.dial_demand(4000.0), late.dial_demand(4000.0)
+    assert late.estimators.last_trimmed_model is not None  # (the forecast leaves them out)
+    assert n_late <= n_fresh - 8  # (24 and 10; both 24 when late answers went uncounted)
