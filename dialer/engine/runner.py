@@ -741,13 +741,13 @@ class CampaignRunner:
             powers[3:] = float(moments.lines)
             scale = 1.0
         elif (
-            model is est.last_trimmed_model
-            and est.trim_from is not None
+            est.trim_from is not None
             and now - next(iter(self._ringing.values()), now) >= est.trim_from
         ):
             # Calls past the trim age are hung up only while no seat is free: while seats are
             # free their answers come and take them, so up to those seats they count, as the
-            # other calls in flight do (the variance as if Poisson: an upper bound).
+            # other calls in flight do (the variance as if Poisson: an upper bound; none when
+            # the forecast is not the trimmed one and counts them already).
             late = est.late_answers_by(model, ring_ages) * scale
             if late.any():
                 seats = max(idle - waiting, 0) + moments.q_sum
