@@ -30,13 +30,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pacing.values import value
+
 
 class LedgerKind(StrEnum):
     LIVE_ANSWER = "live_answer"
     ABANDON = "abandon"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class LedgerEntry:
     """One live answer or one abandon at ``at`` (seconds on the campaign's clock), and the call
     it is about where the engine knows it (the daemon files the entry under that attempt)."""

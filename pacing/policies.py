@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import math
 from collections import deque
-from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -26,6 +25,7 @@ import numpy as np
 from pacing.estimators import FloatArray
 from pacing.model import PacingModel
 from pacing.risk import EXACT_MAX_TRIALS, ForecastMoments, calls_within_risk
+from pacing.values import value
 
 
 @functools.lru_cache(maxsize=16)
@@ -44,7 +44,7 @@ def seat_free_forecast(m: PacingModel, talk: FloatArray, wrapup: FloatArray) -> 
     return q_talk
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PacingSnapshot:
     """What the campaign looks like at the moment of a decision."""
 
@@ -85,7 +85,7 @@ class PacingSnapshot:
         return int(self.ring_ages.size) + self.waiting_answers
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PacingDecision:
     """How many calls to place now, and the forecast behind it (for logs, metrics and plots)."""
 

@@ -22,13 +22,13 @@ Two evaluations of ``P(X - N <= m0)``:
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtr
 
 from pacing.kernels import exact_risks, normal_calls, row_power_sums
+from pacing.values import value
 
 FloatArray = NDArray[np.float64]
 
@@ -36,7 +36,7 @@ EXACT_MAX_TRIALS = 48
 _INV_SQRT_2PI = 0.3989422804014327
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ForecastMoments:
     """Per-horizon sums over the busy seats' free chances ``q`` and the calls in flight's
     live-answer chances ``r``, and over their squares and cubes: the cumulants of ``X`` for the

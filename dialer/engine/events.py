@@ -10,8 +10,10 @@ Times are not carried on events: whoever feeds an event to the engine passes ``n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
+
+from pacing.values import value
 
 
 class AmdStatus(StrEnum):
@@ -36,21 +38,21 @@ class FailReason(StrEnum):
 # ----------------------------------------------------------------------------- events
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class CallRinging:
     """The far end is alerting (Asterisk: Newstate 5 / DialBegin, or OriginateResponse pending)."""
 
     call_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class CallAnswered:
     """The called party picked up (greeting over when AMD is off)."""
 
     call_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AmdResult:
     """Answering-machine detection finished on an answered call."""
 
@@ -59,7 +61,7 @@ class AmdResult:
     cause: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class CallConnected:
     """The answered customer entered the seat's bridge: the agent hears them now."""
 
@@ -67,7 +69,7 @@ class CallConnected:
     seat_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class CallHungUp:
     """The call's customer leg is gone. ``cause`` is the Q.850 / Asterisk hang-up cause code."""
 
@@ -83,7 +85,7 @@ LOST_TRACK = "vanished while the AMI connection was down"
 NOT_SENT = "not sent: the AMI connection was down"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class OriginateFailed:
     """The call was never answered: busy, no answer, congestion, invalid number, or failure."""
 
@@ -93,21 +95,21 @@ class OriginateFailed:
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SeatPhoneUp:
     """A seat's phone is answered and sits in its own bridge (nailed up)."""
 
     seat_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SeatPhoneDown:
     """A seat's phone left its bridge: the seat cannot take calls until it is back."""
 
     seat_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class CustomerLeftSeat:
     """The customer hung up or left the seat's bridge: the seat's talk time ends."""
 
@@ -131,7 +133,7 @@ CallEvent = (
 # ----------------------------------------------------------------------------- commands
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Originate:
     """Place a call. ``call_id`` is the attempt id, written to the database before this is sent."""
 
@@ -145,7 +147,7 @@ class Originate:
     variables: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class ConnectToSeat:
     """Bridge an answered customer into the seat's nailed-up bridge."""
 
@@ -153,14 +155,14 @@ class ConnectToSeat:
     seat_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class PlaySafeHarbour:
     """Abandon: play the recorded identification message, then hang up."""
 
     call_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SendToIvr:
     """Robot mode: hand the answered call to the campaign's IVR context (at ``exten``)."""
 
@@ -169,7 +171,7 @@ class SendToIvr:
     exten: str = "s"
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Hangup:
     """Hang the call up (machine left alone, drain, operator request)."""
 
@@ -185,7 +187,7 @@ Command = Originate | ConnectToSeat | PlaySafeHarbour | SendToIvr | Hangup
 # dialer.telephony.base.TelephonyEvent)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SafeHarbourPlayed:
     """The safe-harbour message finished on an abandoned call (``completed`` False: cut short)."""
 
@@ -193,14 +195,14 @@ class SafeHarbourPlayed:
     completed: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class SeatRequested:
     """Robot mode: the called party asked the IVR for a person; connect them to a seat now."""
 
     call_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class InboundCall:
     """A call came in on a caller-ID pool number (a callback): the daemon must route it.
 

@@ -74,6 +74,7 @@ from pacing.policies import (
 )
 from pacing.risk import EXACT_MAX_TRIALS, ForecastMoments
 from pacing.trim import LATE_ANSWER_GRACE_S, MIN_RING_S, calls_to_trim
+from pacing.values import value
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +150,7 @@ class RunnerConfig:
             raise ValueError("on_machine ivr needs an ivr_context (a robot section)")
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class AttemptRecord:
     """A finished attempt: what happened and when (campaign-clock seconds)."""
 
