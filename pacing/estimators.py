@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from pacing.kernels import km_survival, km_survival_exposed
+from pacing.kernels import km_survival, km_survival_exposed, truncated_share_posterior
 
 FloatArray = NDArray[np.float64]
 
@@ -269,7 +269,6 @@ class HiddenAnswers:
         mu = np.linspace(math.log(0.5), math.log(400.0), 121)[:, None]
         sigma = np.exp(np.linspace(math.log(0.1), math.log(1.6), 31))[None, :]
         self._mu = mu
-        self._mu2 = mu * mu
         self._sigma = sigma
         self._log_sigma = np.log(sigma)
         self._half_prec = 0.5 / (sigma * sigma)
@@ -327,14 +326,10 @@ class HiddenAnswers:
         if w < self.MIN_WEIGHT:
             self._share = 1.0
             return 1.0
-        mu = self._mu
-        ll = (
-            self._log_prior
-            - w * (self._log_sigma + self._log_visible)
-            - (self._s2 - 2.0 * mu * self._s1 + self._mu2 * w) * self._half_prec
-        )
-        p = np.exp(ll - ll.max())
-        share = float((p * self._visible).sum() / p.sum())
+        share = truncated_share_posterior(
+            self._log_prior, self._log_sigma, self._half_prec, self._mu,
+            self._log_visible, self._visible, w, self._s1, self._s2,
+        )  # fmt: skip
         self._share = share
         return share
 

@@ -22,7 +22,12 @@ from pacing.estimators import (
     OutcomeRates,
     survival_at,
 )
-from pacing.kernels import conditional_table, forecast_power_sums, live_power_sums
+from pacing.kernels import (
+    conditional_table,
+    forecast_power_sums,
+    live_power_sums,
+    ring_gain_table,
+)
 from pacing.risk import ForecastMoments
 from pacing.trim import LATE_SHARE_MAX
 
@@ -233,20 +238,14 @@ class PacingEstimators:
 
     @staticmethod
     def _ring_gain(
-        answer_surv: FloatArray,
-        step: float,
-        ring_t: FloatArray,
-        horizons: FloatArray,
-        trim_from: float | None,
+        answer_surv: FloatArray, step: float, horizons: FloatArray, trim_from: float | None
     ) -> FloatArray:
         """``S_a(a) - S_a(a + h)`` on the ring grid x horizons: the answers of a call of ring
         age ``a`` within ``h``; with ``trim_from``, none past that ring age (the call is hung
         up then, see :meth:`model`)."""
-        until = ring_t[:, None] + horizons[None, :]
-        if trim_from is None:
-            return answer_surv[:, None] - survival_at(answer_surv, step, until)
-        until = np.minimum(until, trim_from)
-        return np.maximum(answer_surv[:, None] - survival_at(answer_surv, step, until), 0.0)
+        return ring_gain_table(
+            answer_surv, step, horizons, math.inf if trim_from is None else trim_from
+        )
 
     #: Completed wrap-ups before the learnt mean alone says when a talking seat is free again.
     MIN_WRAPUPS = 10
@@ -336,7 +335,6 @@ class PacingEstimators:
             wrap_mean = self._wrap_shift(wrapup_elapsed)
             wrap_surv = self.wrapup.survival_table(wrapup_elapsed, now)
             # (all tables are rebuilt together: at 15 s intervals this costs ~1 ms)
-            ring_t = np.arange(answer_surv.size, dtype=np.float64) * step
             self._model = PacingModel(
                 hit=self.rates.human,
                 hit_upper=hi,
@@ -356,7 +354,7 @@ class PacingEstimators:
                 ring_step=step,
                 answer_surv=answer_surv,
                 fail_surv=self.fail_delay.survival_table(),
-                ring_gain=self._ring_gain(answer_surv, step, ring_t, horizons, None),
+                ring_gain=self._ring_gain(answer_surv, step, horizons, None),
                 talk_mean=self.talk.mean(),
                 wrap_mean=wrap_mean,
             )
@@ -368,7 +366,7 @@ class PacingEstimators:
             ):
                 self._trimmed_model = replace(
                     self._model,
-                    ring_gain=self._ring_gain(answer_surv, step, ring_t, horizons, self.trim_from),
+                    ring_gain=self._ring_gain(answer_surv, step, horizons, self.trim_from),
                 )
             self._built_at = now
         m = self._model

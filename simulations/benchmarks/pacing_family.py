@@ -219,16 +219,16 @@ def cap_check(point: tuple[int, float, float, bool, float, list[int], int]) -> d
 SHIFT_REPEATS = 3
 
 
-def shift_timing(repeats: int = SHIFT_REPEATS) -> dict[str, Any]:
-    """Time an 8-hour 100-seat shift (hit 0.25, talk 150 s): predictive, then progressive as
-    the baseline, ``repeats`` times, in a process that has simulated before.
+def shift_timing(repeats: int = SHIFT_REPEATS, duration_s: float = 8 * 3600) -> dict[str, Any]:
+    """Time an 8-hour (``duration_s``) 100-seat shift (hit 0.25, talk 150 s): predictive, then
+    progressive as the baseline, ``repeats`` times, in a process that has simulated before.
 
     A process's first simulation also loads the compiled kernels from numba's cache and
     scipy's lazily imported parts (~0.3-0.8 s, once per process, whatever the shift's length):
     a 5-minute warm-up pays that and is reported apart (``first_call``), as is the whole
     ``pacing-sim run`` command of the 8-hour shift from a cold start (``cold_command``: imports,
     that first call and the shift)."""
-    raw = json.loads(json.dumps(family_scenario(100, 0.25, 150, False, 8 * 3600).raw))
+    raw = json.loads(json.dumps(family_scenario(100, 0.25, 150, False, duration_s).raw))
     sc = parse_scenario(raw, "big-100")
     warm = parse_scenario(raw | {"duration": 300}, "big-100-warm-up")
     c0 = time.process_time()

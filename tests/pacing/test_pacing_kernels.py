@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -269,3 +270,67 @@ def test_km_exposed_without_truncation_or_decay_is_the_plain_product_limit(
     cens = np.bincount(np.minimum(running.astype(np.intp), bins - 1), minlength=bins)
     want = km_survival(real, prior, cens.astype(np.float64), 0.0, 0.75, 0.0)
     assert np.allclose(got, want, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    median=st.floats(2.0, 60.0),
+    cv=st.floats(0.1, 1.2),
+    timeout=st.floats(10.0, 45.0),
+    answers=st.integers(10, 400),
+)
+def test_truncated_share_posterior_matches_the_numpy_grid(
+    seed: int, median: float, cv: float, timeout: float, answers: int
+) -> None:
+    from pacing.estimators import HiddenAnswers
+    from pacing.kernels import truncated_share_posterior
+
+    h = HiddenAnswers(timeout)
+    rng = np.random.default_rng(seed)
+    delays = rng.lognormal(math.log(median), cv, answers * 4)
+    for d in delays[delays < timeout][:answers]:
+        h.observe(0.999, float(d))
+    if h.weight < h.MIN_WEIGHT:
+        return
+    # the reference: the whole grid in numpy, every cell's exp taken
+    ll = (
+        h._log_prior
+        - h._w * (h._log_sigma + h._log_visible)
+        - (h._s2 - 2.0 * h._mu * h._s1 + h._mu * h._mu * h._w) * h._half_prec
+    )
+    p = np.exp(ll - ll.max())
+    expected = float((p * h._visible).sum() / p.sum())
+    got = truncated_share_posterior(
+        h._log_prior, h._log_sigma, h._half_prec, h._mu, h._log_visible, h._visible,
+        h._w, h._s1, h._s2,
+    )  # fmt: skip
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert h.visible_share() == got
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    size=st.integers(3, 300),
+    step=st.sampled_from([0.1, 0.25, 0.5, 1 / 3]),
+    trim_from=st.one_of(st.none(), st.floats(0.0, 60.0)),
+)
+def test_ring_gain_table_is_the_numpy_arithmetic_exactly(
+    seed: int, size: int, step: float, trim_from: float | None
+) -> None:
+    from pacing.estimators import survival_at
+    from pacing.kernels import ring_gain_table
+
+    rng = np.random.default_rng(seed)
+    surv = np.sort(rng.random(size))[::-1].copy()
+    surv[0] = 1.0
+    horizons = np.sort(rng.random(J) * 30.0)
+    until = (np.arange(size, dtype=np.float64) * step)[:, None] + horizons[None, :]
+    if trim_from is None:
+        expected = surv[:, None] - survival_at(surv, step, until)
+    else:
+        until = np.minimum(until, trim_from)
+        expected = np.maximum(surv[:, None] - survival_at(surv, step, until), 0.0)
+    got = ring_gain_table(surv, step, horizons, math.inf if trim_from is None else trim_from)
+    assert np.array_equal(got, expected)

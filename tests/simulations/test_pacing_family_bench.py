@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -158,3 +159,22 @@ def test_hindsight_check_runs_the_trailing_ratios_on_seeds_the_search_never_saw(
     out = capsys.readouterr().out
     assert "on 2 seeds the search never saw (seeds 3-4" in out and "| 2/2 | " in out
     assert "R kept on all 2" in out
+
+
+def test_shift_timing_reports_the_once_per_process_costs_apart() -> None:
+    t = bench.shift_timing(repeats=2, duration_s=120.0)
+    assert len(t["ratios"]) == 2 and t["cpu"] <= t["cpu_max"] and t["prog_cpu"] <= t["prog_cpu_max"]
+    assert t["dials"] > 0 and 0.0 < t["occ"] < 1.0
+    # the cold command pays the imports and the kernels' loading on top of the shift
+    assert t["cold_command"] > t["cpu"]
+    line = bench.render([], t, [], _args(), 0.0, [], []).splitlines()
+    assert any("Once per process" in x and "cold start" in x for x in line)
+
+
+def _args() -> Any:
+    import argparse
+
+    return argparse.Namespace(
+        duration="2m", seeds=1, seats="100", hits="0.25", talks="150", collapse="no",
+        ratio_iters=2, workers=1, reuse_fixed=None,
+    )  # fmt: skip
