@@ -28,7 +28,8 @@ _SKEW_C = 0.3989422804014327 / 6.0  # 1 / sqrt(2 pi) / 6
 
 @njit(cache=True)
 def _bin(t: float, inv_step: float, size: int) -> int:
-    """Grid row of elapsed time ``t`` (the same rounding as ``pacing.model._grid``)."""
+    """Grid row of elapsed time ``t``: whole steps, clipped to the table (the tests' numpy
+    references round the same way)."""
     i = int(max(t, 0.0) * inv_step)
     return min(i, size - 1)
 
@@ -65,6 +66,23 @@ def _add_rows(out: FloatArray, table: FloatArray, elapsed: FloatArray, step: flo
 
 
 @njit(cache=True)
+def _live_row(
+    age: float,
+    inv: float,
+    size: int,
+    answer_surv: FloatArray,
+    fail_surv: FloatArray,
+    hit: float,
+    answered: float,
+) -> tuple[int, float]:
+    """A call in flight's row of ``ring_gain`` and the factor that makes its gains live-answer
+    chances: ``hit / P(alive at its ring age)`` (0 where nothing is alive)."""
+    i = _bin(age, inv, size)
+    alive = answered * answer_surv[i] + (1.0 - answered) * fail_surv[i]
+    return i, (hit / max(alive, 1e-9) if alive > 1e-9 else 0.0)
+
+
+@njit(cache=True)
 def live_power_sums(
     ring_age: FloatArray,
     ring_step: float,
@@ -81,9 +99,7 @@ def live_power_sums(
     inv = 1.0 / ring_step
     size = ring_gain.shape[0]
     for a in ring_age:
-        i = _bin(a, inv, size)
-        alive = answered * answer_surv[i] + (1.0 - answered) * fail_surv[i]
-        scale = hit / max(alive, 1e-9) if alive > 1e-9 else 0.0
+        i, scale = _live_row(a, inv, size, answer_surv, fail_surv, hit, answered)
         for j in range(horizons):
             r = min(ring_gain[i, j] * scale, 1.0)
             r2 = r * r
@@ -333,11 +349,15 @@ __all__ = [
     "conditional_table",
     "exact_risks",
     "forecast_power_sums",
+    "live_answer_matrix",
     "live_power_sums",
     "normal_calls",
     "normal_risk",
+    "ring_gain_table",
     "row_power_sums",
+    "seat_free_matrix",
     "seat_power_sums",
+    "truncated_share_posterior",
     "worst_case_room",
     "x_cumulants",
 ]
@@ -598,4 +618,57 @@ def ring_gain_table(
             lo = answer_surv[k]
             gain = answer_surv[i] - (lo + (answer_surv[k + 1] - lo) * (pos - k))
             out[i, j] = max(gain, 0.0) if trimmed else gain
+    return out
+
+
+@njit(cache=True)
+def seat_free_matrix(
+    talk_elapsed: FloatArray,
+    talk_step: float,
+    talk_free: FloatArray,
+    wrap_elapsed: FloatArray,
+    wrap_step: float,
+    wrap_free: FloatArray,
+) -> FloatArray:
+    """Each busy seat's row of the model's conditional tables, shape (J, talking + wrap-up):
+    the ``q`` whose sums :func:`seat_power_sums` takes, for the exact risks of a small team."""
+    n_talk = talk_elapsed.size
+    out = np.empty((talk_free.shape[1], n_talk + wrap_elapsed.size))
+    _put_rows(out, 0, talk_free, talk_elapsed, talk_step)
+    _put_rows(out, n_talk, wrap_free, wrap_elapsed, wrap_step)
+    return out
+
+
+@njit(cache=True)
+def _put_rows(
+    out: FloatArray, first: int, table: FloatArray, elapsed: FloatArray, step: float
+) -> None:
+    inv = 1.0 / step
+    size = table.shape[0]
+    for k in range(elapsed.size):
+        i = _bin(elapsed[k], inv, size)
+        for j in range(table.shape[1]):
+            out[j, first + k] = table[i, j]
+
+
+@njit(cache=True)
+def live_answer_matrix(
+    ring_age: FloatArray,
+    ring_step: float,
+    ring_gain: FloatArray,
+    answer_surv: FloatArray,
+    fail_surv: FloatArray,
+    hit: float,
+    answered: float,
+) -> FloatArray:
+    """Each call in flight's live-answer chance by each horizon, shape (J, calls): the ``r``
+    whose sums :func:`live_power_sums` takes (``PacingModel.live_answer_by``)."""
+    horizons = ring_gain.shape[1]
+    out = np.empty((horizons, ring_age.size))
+    inv = 1.0 / ring_step
+    size = ring_gain.shape[0]
+    for k in range(ring_age.size):
+        i, scale = _live_row(ring_age[k], inv, size, answer_surv, fail_surv, hit, answered)
+        for j in range(horizons):
+            out[j, k] = min(ring_gain[i, j] * scale, 1.0)
     return out

@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from numpy.typing import NDArray
 
 from pacing.estimators import (
     DistributionPrior,
@@ -25,8 +24,10 @@ from pacing.estimators import (
 from pacing.kernels import (
     conditional_table,
     forecast_power_sums,
+    live_answer_matrix,
     live_power_sums,
     ring_gain_table,
+    seat_free_matrix,
 )
 from pacing.risk import ForecastMoments
 from pacing.trim import LATE_SHARE_MAX
@@ -77,22 +78,28 @@ class PacingModel:
     talk_mean: float
     wrap_mean: float
 
-    def seat_free_talking(self, elapsed: FloatArray) -> FloatArray:
-        """P(a seat talking for ``elapsed`` s is free within each horizon), shape (J, n)."""
-        return self.talk_free[_grid(elapsed, self.talk_step, self.talk_free.shape[0])].T
-
-    def seat_free_wrapup(self, elapsed: FloatArray) -> FloatArray:
-        """P(a seat in wrap-up for ``elapsed`` s is ready within each horizon), shape (J, n)."""
-        return self.wrap_free[_grid(elapsed, self.wrap_step, self.wrap_free.shape[0])].T
+    def seat_free(self, talk_elapsed: FloatArray, wrapup_elapsed: FloatArray) -> FloatArray:
+        """P(each busy seat is free within each horizon), shape (J, talking + wrap-up): a seat
+        talking for ``talk_elapsed`` s (its call over and wrap-up done), one in wrap-up for
+        ``wrapup_elapsed`` s (ready again)."""
+        return seat_free_matrix(
+            talk_elapsed, self.talk_step, self.talk_free,
+            wrapup_elapsed, self.wrap_step, self.wrap_free,
+        )  # fmt: skip
 
     def live_answer_by(self, ring_age: FloatArray) -> FloatArray:
         """P(an unanswered call of ring age ``a`` is a live answer within each horizon), (J, n).
 
         Conditioned on the call still being alive at age ``a``: the answered share decays with the
-        answer-delay survival, the failing share with the failure-delay survival.
+        answer-delay survival, the failing share with the failure-delay survival (the chance is
+        ``ring_gain * hit / P(alive at a)``, at most ``hit / P(answered)`` <= 1, as ``ring_gain
+        <= answer_surv``).
         """
-        i = _grid(ring_age, self.ring_step, self.ring_gain.shape[0])
-        return np.minimum(self.ring_gain[i] * self._live_scale(ring_age)[:, None], 1.0).T
+        hit = self.hit_upper
+        return live_answer_matrix(
+            ring_age, self.ring_step, self.ring_gain, self.answer_surv, self.fail_surv,
+            hit, min(1.0, hit + self.machine),
+        )  # fmt: skip
 
     def outcome_odds(self, ring_age: float) -> tuple[float, float]:
         """P(live answer), P(machine) for a call still ringing at ``ring_age`` had it rung on to
@@ -109,8 +116,8 @@ class PacingModel:
     def moments(
         self, talk_elapsed: FloatArray, wrapup_elapsed: FloatArray, ring_age: FloatArray
     ) -> ForecastMoments:
-        """The per-horizon sums of :meth:`seat_free_talking` / :meth:`seat_free_wrapup` (busy
-        seats) and :meth:`live_answer_by` (calls in flight) and of their squares and cubes,
+        """The per-horizon sums of :meth:`seat_free` (busy seats) and :meth:`live_answer_by`
+        (calls in flight) and of their squares and cubes,
         without building those arrays (what a large campaign's decision reads)."""
         hit = self.hit_upper
         powers = forecast_power_sums(
@@ -120,19 +127,6 @@ class PacingModel:
             hit, min(1.0, hit + self.machine),
         )  # fmt: skip
         return ForecastMoments(powers, ring_age.size, talk_elapsed.size + wrapup_elapsed.size)
-
-    def _live_scale(self, ring_age: FloatArray) -> FloatArray:
-        """``hit / P(alive at ring age a)``: a call's live chance is ``ring_gain * scale``, at
-        most ``hit / P(answered)`` <= 1, as ``ring_gain <= answer_surv``."""
-        hit = self.hit_upper
-        answered = min(1.0, hit + self.machine)
-        i = _grid(ring_age, self.ring_step, self.ring_gain.shape[0])
-        alive = answered * self.answer_surv[i] + (1.0 - answered) * self.fail_surv[i]
-        return np.where(alive > 1e-9, hit / np.maximum(alive, 1e-9), 0.0)
-
-
-def _grid(t: FloatArray, step: float, size: int) -> NDArray[np.intp]:
-    return np.minimum((np.maximum(t, 0.0) * (1.0 / step)).astype(np.intp), size - 1)
 
 
 def _conditional_table(

@@ -38,10 +38,7 @@ def _none(rows: int) -> FloatArray:
 
 def seat_free_forecast(m: PacingModel, talk: FloatArray, wrapup: FloatArray) -> FloatArray:
     """P(each busy seat is free by each horizon + connect window), (J, talking + wrap-up)."""
-    q_talk = m.seat_free_talking(talk)
-    if wrapup.size:
-        return np.concatenate([q_talk, m.seat_free_wrapup(wrapup)], 1)
-    return q_talk
+    return m.seat_free(talk, wrapup)
 
 
 @value

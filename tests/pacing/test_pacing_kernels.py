@@ -12,13 +12,11 @@ from hypothesis import strategies as st
 from pacing.estimators import OutcomeRates
 from pacing.kernels import (
     exact_risks,
-    live_power_sums,
     normal_calls,
     normal_risk,
-    seat_power_sums,
     worst_case_room,
 )
-from pacing.model import PacingEstimators
+from pacing.model import PacingEstimators, PacingModel
 from pacing.policies import seat_free_forecast
 from pacing.risk import ForecastMoments, risk_exact, risk_normal
 
@@ -121,6 +119,27 @@ def _model() -> PacingEstimators:
     return est
 
 
+def _grid(t: np.ndarray, step: float, size: int) -> np.ndarray:
+    return np.minimum((np.maximum(t, 0.0) * (1.0 / step)).astype(np.intp), size - 1)
+
+
+def _seat_free_reference(m: PacingModel, talk: np.ndarray, wrap: np.ndarray) -> np.ndarray:
+    """Each busy seat's row of the conditional tables, gathered by numpy indexing."""
+    q_talk = m.talk_free[_grid(talk, m.talk_step, m.talk_free.shape[0])].T
+    q_wrap = m.wrap_free[_grid(wrap, m.wrap_step, m.wrap_free.shape[0])].T
+    return np.concatenate([q_talk, q_wrap], 1)
+
+
+def _live_reference(m: PacingModel, ages: np.ndarray) -> np.ndarray:
+    """``ring_gain * hit / P(alive at the ring age)``, at most 1, in numpy."""
+    hit = m.hit_upper
+    answered = min(1.0, hit + m.machine)
+    i = _grid(ages, m.ring_step, m.ring_gain.shape[0])
+    alive = answered * m.answer_surv[i] + (1.0 - answered) * m.fail_surv[i]
+    scale = np.where(alive > 1e-9, hit / np.maximum(alive, 1e-9), 0.0)
+    return np.minimum(m.ring_gain[i] * scale[:, None], 1.0).T
+
+
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), talking=st.integers(0, 150), lines=st.integers(0, 200))
 def test_power_sums_match_the_forecast_arrays(seed: int, talking: int, lines: int) -> None:
@@ -130,19 +149,18 @@ def test_power_sums_match_the_forecast_arrays(seed: int, talking: int, lines: in
     ages = rng.uniform(0, 40, lines)
     est = _model()
     m = est.model(0.0, talk, wrap)
+    # the compiled forecast arrays are the numpy arithmetic exactly
+    assert np.array_equal(seat_free_forecast(m, talk, wrap), _seat_free_reference(m, talk, wrap))
+    assert np.array_equal(m.live_answer_by(ages), _live_reference(m, ages))
     arrays = ForecastMoments.of(seat_free_forecast(m, talk, wrap), m.live_answer_by(ages))
     direct = m.moments(talk, wrap, ages)
     assert (direct.lines, direct.seats) == (lines, talk.size + wrap.size)
-    assert np.allclose(direct.powers, arrays.powers, atol=1e-9)
-    sums = seat_power_sums(talk, m.talk_step, m.talk_free, wrap, m.wrap_step, m.wrap_free)
-    assert np.allclose(sums[0], seat_free_forecast(m, talk, wrap).sum(axis=1))
-    live = live_power_sums(
-        ages, m.ring_step, m.ring_gain, m.answer_surv, m.fail_surv, m.hit_upper,
-        min(1.0, m.hit_upper + m.machine),
-    )  # fmt: skip
-    assert np.allclose(live[0], m.live_answer_by(ages).sum(axis=1))
-    # the model's one-call kernel is exactly the two stacked
-    assert np.array_equal(direct.powers, np.concatenate([sums, live]))
+    # the model's one-call kernel is exactly the sums of the arrays...
+    assert np.array_equal(direct.powers, arrays.powers)
+    # ...and those are the sums of the numpy references' powers
+    q, r = _seat_free_reference(m, talk, wrap), _live_reference(m, ages)
+    for row, p in enumerate([q, q**2, q**3, r, r**2, r**3]):
+        assert np.allclose(direct.powers[row], p.sum(axis=1), rtol=1e-12, atol=1e-12)
 
 
 def _guard_reference(
