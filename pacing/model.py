@@ -117,8 +117,8 @@ class PacingModel:
         self, talk_elapsed: FloatArray, wrapup_elapsed: FloatArray, ring_age: FloatArray
     ) -> ForecastMoments:
         """The per-horizon sums of :meth:`seat_free` (busy seats) and :meth:`live_answer_by`
-        (calls in flight) and of their squares and cubes,
-        without building those arrays (what a large campaign's decision reads)."""
+        (calls in flight) and of their squares and cubes, without building those arrays (what a
+        large campaign's decision reads)."""
         hit = self.hit_upper
         powers = forecast_power_sums(
             talk_elapsed, self.talk_step, self.talk_free,
