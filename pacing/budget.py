@@ -17,9 +17,9 @@ a new call is answered live and abandoned):
   answers of that minute should cost at the set-point — the threshold cut to a quarter for a
   cool-down (``breaker_cut``; 0 makes it progressive).
 
-The threshold steers the *expected* abandons; the campaign runner's budget guard
-(``CampaignRunner._budget_proof_room``) bounds the tail, so that the strict reading of the cap —
-abandons <= floor(cap x live answers) at every instant — holds even when the forecast is off.
+The threshold steers the *expected* abandons; the budget guard (:mod:`pacing.guard`) bounds
+the tail, so that the strict reading of the cap — abandons <= floor(cap x live answers) at every
+instant — holds even when the forecast is off.
 """
 
 from __future__ import annotations

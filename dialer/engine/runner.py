@@ -26,8 +26,6 @@ at construction seeds the ledger after a restart.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
@@ -61,9 +59,9 @@ from dialer.engine.events import (
 from dialer.engine.robot import ROBOT_MODE, IvrTally, RobotPolicy, robot_room
 from dialer.engine.seats import SeatBoard, SeatState
 from pacing.budget import AbandonController, BudgetConfig, LedgerEntry, LedgerKind
-from pacing.estimators import FloatArray, OutcomeRates
-from pacing.kernels import worst_case_room
-from pacing.model import PacingEstimators, PacingModel, Priors
+from pacing.estimators import OutcomeRates
+from pacing.guard import BudgetGuard
+from pacing.model import PacingEstimators, Priors
 from pacing.policies import (
     PacingDecision,
     PacingSnapshot,
@@ -73,6 +71,7 @@ from pacing.policies import (
     seat_free_forecast,
 )
 from pacing.risk import EXACT_MAX_TRIALS, ForecastMoments
+from pacing.thin import ThinBudget
 from pacing.trim import LATE_ANSWER_GRACE_S, MIN_RING_S, calls_to_trim
 from pacing.values import value
 
@@ -233,6 +232,8 @@ class CampaignRunner:
         if cfg.trim_ringing_s is not None:
             self.estimators.trim_from = cfg.trim_ringing_s + LATE_ANSWER_GRACE_S
         self.controller = AbandonController(cfg.budget, history)
+        self.guard = BudgetGuard(self.estimators, self.controller.ledger)
+        self.thin = ThinBudget(self.guard)
         self.seats = SeatBoard()
         self.calls: dict[str, Call] = {}
         self._ringing: dict[str, float] = {}  # unanswered calls: placed_at
@@ -248,23 +249,9 @@ class CampaignRunner:
         self._outcomes: dict[str, int | tuple[float, float] | None] = {}
         self._ring_s: dict[str, float] = {}  # ring time of resolved calls not yet fed
         self._placed_at: dict[str, float] = {}  # placement time of calls with pending outcome
-        self._dial_times: deque[float] = deque()  # recent placements, for the fast hit rate
-        self._dial_times_sorted = True  # placements came in time order (always, with a clock)
-        # Seats the forecast expected to come free, added up over time, against those that did
-        # (see _frees_shortfall): (when, running total) per decision; the rate last forecast.
-        self._frees_expected: deque[tuple[float, float]] = deque()
-        self._frees_expected_total = 0.0
-        self._frees_rate = 0.0
-        self._frees_seen: deque[float] = deque()  # wrap-ups ended (seats back at ready)
-        # The share of answers the ring timeout lets through, per decision, the lowest of the
-        # recent ones first (see _unhidden_hit): (when, share), shares rising.
-        self._shares: deque[tuple[float, float]] = deque()
-        self._share_at = -math.inf
         self._records: list[AttemptRecord] = []
         self._ledger: list[LedgerEntry] = []
         self.last_decision = PacingDecision(calls=0)
-        self._thin = False  # the last snapshot was taken in the thin-budget mode
-        self.thin_risk_spent = 0.0  # see THIN_RISK_TOTAL
         self.dialling_enabled = True
         self.dial_breaker = DialFailureBreaker(cfg.dial_breaker)
         self._reserved: dict[str, str] = {}  # preview mode: call -> the seat it was placed for
@@ -298,10 +285,8 @@ class CampaignRunner:
         if breaker_room is not None and decision.calls > breaker_room:
             decision = replace(decision, calls=breaker_room)
         self.last_decision = decision
-        if self._thin and decision.calls:
-            # Each call beyond one per idle seat carries at most the last one's risk.
-            extra = decision.calls - max(0, snapshot.idle_seats - snapshot.lines_in_flight)
-            self.thin_risk_spent += max(0, extra) * decision.risk_last
+        if self.thin.active:
+            self.thin.spend(decision, snapshot.idle_seats, snapshot.lines_in_flight)
         if decision.calls > 0:
             self._requests.extend([now] * decision.calls)
         return decision.calls
@@ -384,10 +369,7 @@ class CampaignRunner:
         self._outcomes[call_id] = None
         self._placed_at[call_id] = now
         self.dial_breaker.placed(call_id, now)
-        times = self._dial_times
-        if times and now < times[-1]:
-            self._dial_times_sorted = False
-        times.append(now)
+        self.guard.dial_placed(now)
         return Originate(
             call_id=call_id,
             campaign=self.config.campaign,
@@ -480,24 +462,25 @@ class CampaignRunner:
         if threshold > 0.0:
             cfg = self.config
             threshold = min(max(threshold, cfg.risk_threshold_min), cfg.risk_threshold_max)
-        self._thin = False
+        thin = self.thin
+        thin.active = False
         spare, spare_threshold = 0, 1.0
         if allowed <= 1 and self.controller.last_reason != "breaker":
             # (a breach is one or two abandons away: the thin-budget mode's risk account paces,
             # not the controller's threshold and the budget guard)
             threshold = 0.0
-            thin = self._thin_threshold(now, model)
-            if thin is not None:
-                threshold, model = thin
-                self._thin = True
+            sized = thin.threshold(now, model, self.controller.ledger, self.controller.config.cap)
+            if sized is not None:
+                threshold, model = sized
+                thin.active = True
                 spare = max(0, allowed)
                 spare_threshold = self.controller.steady_threshold(now, model.hit)
         seat_free = live_by = moments = None
         if threshold > 0:
             if talk.size + wrap.size + ages.size <= EXACT_MAX_TRIALS:
                 seat_free = seat_free_forecast(model, talk, wrap)
-                if self._thin:
-                    seat_free = self._thin_frees(seat_free)
+                if thin.active:
+                    seat_free = thin.frees(seat_free)
                 live_by = (
                     model.live_answer_by(ages) if ages.size else np.zeros((model.fractions.size, 0))
                 )
@@ -505,13 +488,26 @@ class CampaignRunner:
             else:
                 # (the policy's normal approximation and the guard read only the sums)
                 moments = model.moments(talk, wrap, ages)
-                if self._thin:
-                    moments = self._thin_moments(moments)
-            self._track_frees(now, model, moments)
-            if not self._thin:
-                room = min(room, self._budget_proof_room(now, model, idle, allowed, moments, ages))
+                if thin.active:
+                    moments = thin.moments(moments)
+            guard = self.guard
+            guard.track_frees(now, model, moments)
+            if not thin.active:
+                guard_room = guard.room(
+                    now,
+                    model,
+                    moments,
+                    ages,
+                    idle=idle,
+                    waiting=len(self._waiting),
+                    allowed=allowed,
+                    oldest_ringing=next(iter(self._ringing.values()), now),
+                    hit_jump=self.config.hit_jump,
+                    ring_timeout_s=self.config.ring_timeout_s,
+                )
+                room = min(room, guard_room)
         else:
-            self._frees_expected.clear()  # (no forecast now: the check starts over)
+            self.guard.forget_frees()
         return PacingSnapshot(
             idle_seats=idle,
             talk_elapsed=talk,
@@ -530,278 +526,6 @@ class CampaignRunner:
             trim_from=trim_from,
         )
 
-    #: Chance, over a campaign's life, of a breach of the cap that over-dialling while the budget
-    #: is thin may buy (see :meth:`_thin_threshold`).
-    THIN_RISK_TOTAL = 0.005
-    #: Posterior quantile of the hit rate the thin-budget mode sizes its risks with.
-    THIN_HIT_QUANTILE = 0.99
-
-    def _thin_threshold(self, now: float, model: PacingModel) -> tuple[float, PacingModel] | None:
-        """Thin-budget mode: a tiny per-call risk threshold instead of plain progressive.
-
-        The runner paces so while at most one abandon is allowed (a new campaign's first ~2/cap live
-        answers, or after a burst): any abandon too many breaks the cap, and the budget guard would
-        allow only progressive. Yet with many seats idle, or a low hit rate, extra lines can be all
-        but riskless: a call is abandoned only if more people answer than seats can take. This mode
-        places a call while its abandon risk — with the hit rate at its 99 % posterior quantile, or
-        the last seconds' rate if higher — stays under ``left * hit / need``: the unspent part of
-        ``THIN_RISK_TOTAL`` spread over the dials expected before two abandons are allowed (``need``
-        live answers away). The risks of the calls placed so are added up (``thin_risk_spent``, an
-        upper bound), so the chance this mode ever causes a breach stays under ``THIN_RISK_TOTAL``
-        over the campaign's life (a restart begins a new account). With one abandon allowed a breach
-        takes two, so a call's risk is then that of being the second (answered live with another
-        answer already short of a seat: the snapshot's ``spare_abandons``), while its plain abandon
-        risk stays under the controller's steady threshold — the last allowed abandon is the
-        dearest, it sends the campaign back to no abandon allowed (5 and 10 seats, hit 0.6: 0.66 →
-        0.64 without that second bound).
-        Returns the threshold and the pessimistic model, or None to stay progressive.
-        """
-        left = self.THIN_RISK_TOTAL - self.thin_risk_spent
-        if left <= 0.0:
-            return None
-        answers, abandons = self.controller.ledger.counts(now)
-        need = max(1.0, (abandons + 2) / self.controller.config.cap - answers)
-        hit = self._sizing_hit(now, model, self.THIN_HIT_QUANTILE, model.hit_upper)
-        return left * hit / need, replace(model, hit_upper=hit)
-
-    def _thin_frees(self, seat_free: FloatArray) -> FloatArray:
-        """The thin-budget mode's seat forecast: each horizon credited with the frees of the one
-        before (none for the first: only idle seats) and ``FREES_TRUST`` of those.
-
-        Where a single abandon breaks the cap the forecast's own errors matter, not only the
-        hit rate's. A horizon stands for the answers of its eighth of the answer-delay
-        distribution, the earliest of which come sooner (a 2-seat campaign under a 1 % cap
-        dialled for a seat 5.5 s from the end of a fixed wrap-up, counted as free by the first
-        horizon, 6 s; the person answered in 1.8 s). And the first minute's seat forecast stands
-        on priors (an 85-seat campaign whose wrap-up took 21.6 s against the prior's 10 saw
-        seats 12-17 s into wrap-up as all but free and broke a 1 % cap at 87 live answers).
-        """
-        shifted = np.zeros_like(seat_free)
-        shifted[1:] = seat_free[:-1]
-        return shifted * self.FREES_TRUST
-
-    def _thin_moments(self, moments: ForecastMoments) -> ForecastMoments:
-        """:meth:`_thin_frees` on the sums a large campaign's decision reads."""
-        powers = moments.powers.copy()
-        c = self.FREES_TRUST
-        powers[:3, 1:] = moments.powers[:3, :-1] * np.array([[c], [c * c], [c * c * c]])
-        powers[:3, 0] = 0.0
-        return ForecastMoments(powers, moments.lines, moments.seats)
-
-    def _sizing_hit(self, now: float, model: PacingModel, quantile: float, floor: float) -> float:
-        """The hit rate the safety sizing assumes: the highest of the posterior's ``quantile``,
-        the last seconds' rate (:meth:`_fast_hit`) and ``floor``, at most 1; 1 itself until
-        ``MIN_OUTCOMES`` dial outcomes have been seen."""
-        if self.estimators.rates.observations < self.MIN_OUTCOMES:
-            return 1.0
-        hit = max(
-            self.estimators.rates.human_quantile(quantile),
-            self._fast_hit(now, float(model.horizons[model.horizons.size // 2])),
-            floor,
-        )
-        return min(hit, 1.0)
-
-    #: Dial outcomes this runner must have seen before its budget guard and thin-budget mode
-    #: trust the hit-rate estimate; until then they size for every line answering live. A
-    #: restart brings the abandon budget back (the ledger) but not the rate, and a weak prior
-    #: (20 % by default) under a list that answers at 60 % let a first burst of lines, all
-    #: seats idle, cost more abandons than the budget held (seen on the sandbox at 25-100 seats).
-    #: The guard then also counts every line in flight as answering by its first horizon, not
-    #: by the prior's answer delays: outcomes are learnt in placement order, so a large team
-    #: can see two abandons' worth of live answers while its first call still rings (the cap
-    #: hunt: 177 seats, a list answering at 0.76 after 19 s against a prior of 0.2 after 12 s;
-    #: at 20 s the prior's delays gave 77 calls ringing 1.4 live answers, ~54 came, and 68
-    #: more calls made 4 abandons at 183 live answers under a 2 % cap).
-    MIN_OUTCOMES = 30
-
-    #: Posterior quantile of the hit rate the budget guard sizes for.
-    HIT_QUANTILE = 0.95
-    #: Share of the seats forecast to come free the guard counts on (talk time may double).
-    FREES_TRUST = 0.5
-    #: Standard deviations of margin on both answers (more) and seats coming free (fewer).
-    GUARD_SD = 3.0
-
-    #: Window (s) of the fast hit-rate check, and the dials' worth of weight its prior carries.
-    FAST_WINDOW_S = 20.0
-    FAST_PRIOR_DIALS = 50.0
-
-    def _fast_hit(self, now: float, answer_delay: float) -> float:
-        """Hit rate from the last few seconds' live answers, to catch a jump within seconds.
-
-        The main estimate takes outcomes in placement order, so it learns a jump only once the
-        ring timeout has passed for the calls placed after it (~20-30 s, while hundreds of lines
-        may be placed). Here: live answers in the last ``FAST_WINDOW_S`` over the dials placed
-        one typical answer delay earlier, shrunk toward the main estimate (worth
-        ``FAST_PRIOR_DIALS`` dials), so only a busy campaign — the one with many lines at
-        stake — moves it much. Biased high when dialling slows (the safe side for the guard).
-        """
-        times = self._dial_times
-        w = self.FAST_WINDOW_S
-        while times and times[0] <= now - w - answer_delay - 5.0:
-            times.popleft()
-        lo, hi = now - w - answer_delay, now - answer_delay
-        if self._dial_times_sorted:
-            # placements after lo up to hi: the same count as the scan below, by bisection
-            dials = bisect_right(times, hi) - bisect_right(times, lo)
-        else:
-            dials = 0
-            for t in times:
-                if t > hi:
-                    break
-                if t > lo:
-                    dials += 1
-        answers = self.controller.ledger.answers_since(now - w)
-        prior = self.FAST_PRIOR_DIALS
-        return (answers + prior * self.estimators.rates.human) / (dials + prior)
-
-    #: Window (s) of the check of seats coming free against the forecast.
-    FREES_WINDOW_S = 6.0
-
-    def _track_frees(self, now: float, model: PacingModel, moments: ForecastMoments) -> None:
-        """Add up the seats the forecast expects to come free: until the next decision, its
-        first horizon's count over that horizon (plus the connect window), per second."""
-        hist = self._frees_expected
-        if hist:
-            self._frees_expected_total += self._frees_rate * (now - hist[-1][0])
-        self._frees_rate = float(moments.q_sum[0]) / max(float(model.within[0]), 1.0)
-        hist.append((now, self._frees_expected_total))
-        while len(hist) > 1 and hist[1][0] <= now - self.FREES_WINDOW_S:
-            hist.popleft()
-        seen = self._frees_seen
-        while seen and seen[0] <= hist[0][0]:
-            seen.popleft()
-
-    def _frees_shortfall(self, now: float) -> float:
-        """The share of the seats forecast to come free lately that did, when far fewer did
-        (by 3 sd, Poisson); 1 otherwise.
-
-        Talk times that lengthen at once (a new script, a talk time more than doubling) leave
-        the forecast counting on seats that stay busy: it learns the new talks only as they
-        end, and until then every seat that began one looks due at the old talk time. The
-        budget guard trusts ``FREES_TRUST`` of the frees forecast ("talk time may double");
-        this scales that trust by the share that came, so the frees that stopped coming stop
-        counting within seconds (the cap hunt: 127 seats whose constant 27-s talks became 64 s
-        at 417 s, 65 abandons at 1,963 live answers where 58 were allowed, 3.31 % under a 3 %
-        cap; 127 and 250 seats whose gamma talks became four times longer, 3.07 and 3.01 %).
-        """
-        hist = self._frees_expected
-        if not hist or now - hist[0][0] < 0.75 * self.FREES_WINDOW_S:
-            return 1.0
-        total = hist[0][1]
-        expected = self._frees_expected_total - total + self._frees_rate * (now - hist[-1][0])
-        seen = len(self._frees_seen)  # (those since the window's first decision: _track_frees)
-        if seen >= expected - 3.0 * math.sqrt(expected + 1.0):
-            return 1.0
-        return (seen + 1.0) / (expected + 1.0)
-
-    def _budget_proof_room(
-        self,
-        now: float,
-        model: PacingModel,
-        idle: int,
-        allowed: int,
-        moments: ForecastMoments,
-        ring_ages: FloatArray,
-    ) -> int:
-        """New calls allowed by the remaining abandon budget, even if the forecast is off.
-
-        With a connect window far shorter than a talk, the live answers abandoned by a horizon
-        ``h`` are at least ``answers(h) - idle - frees(h)``. For every forecast horizon, the
-        guard sizes answers high — the hit rate at the highest of its 95 % posterior quantile
-        (wide with few dials, tight with many), the last seconds' rate (:meth:`_fast_hit`) and
-        ``config.hit_jump`` times the estimate, plus ``GUARD_SD`` sd and Bernstein's small-count
-        correction (see :func:`pacing.kernels.worst_case_room`) — and seats coming free low
-        (``FREES_TRUST`` x (mean - ``GUARD_SD`` sd) of the conditioned forecast; less while seats
-        come free far fewer than forecast, :meth:`_frees_shortfall`), and keeps that
-        worst case within the remaining budget. Calls that have rung past the trim age count
-        with their late answers, up to the seats free (the trimmed forecast leaves them out);
-        until ``MIN_OUTCOMES`` outcomes are learnt every line in flight counts as a live
-        answer. The policy's risk threshold aims at the
-        expected abandons; this caps the bad tail, and binds mostly while the budget is thin
-        (first minutes, after a burst, small teams all day). Asked only while two or more
-        abandons are allowed (``allowed``, the ledger's count now): with fewer the thin-budget
-        mode paces.
-        """
-        waiting = len(self._waiting)
-        progressive = max(0, idle - moments.lines - waiting)
-        # The next stretch of the list may answer better than the last (seconds pass before any
-        # estimate sees it): allow for a jump of config.hit_jump.
-        est = self.estimators
-        hit = est.rates.human
-        hit_q = self._sizing_hit(
-            now,
-            model,
-            self.HIT_QUANTILE,
-            max(self.config.hit_jump * hit, self._unhidden_hit(now, hit)),
-        )
-        powers, scale = moments.powers, hit_q / max(model.hit_upper, 1e-9)
-        if est.rates.observations < self.MIN_OUTCOMES:
-            # Neither the hit rate nor the answer delays are known yet: every line in flight
-            # is counted as a live answer by the first horizon (r = 1, no variance).
-            powers = powers.copy()
-            powers[3:] = float(moments.lines)
-            scale = 1.0
-        elif (
-            est.trim_from is not None
-            and now - next(iter(self._ringing.values()), now) >= est.trim_from
-        ):
-            # Calls past the trim age are hung up only while no seat is free: while seats are
-            # free their answers come and take them, so up to those seats they count, as the
-            # other calls in flight do (the variance as if Poisson: an upper bound; none when
-            # the forecast is not the trimmed one and counts them already).
-            late = est.late_answers_by(model, ring_ages) * scale
-            if late.any():
-                seats = max(idle - waiting, 0) + moments.q_sum
-                powers = powers.copy()
-                powers[3] += np.minimum(late, seats) / scale
-        k_min = worst_case_room(
-            powers,
-            model.fractions,
-            hit_q,
-            scale,
-            self.GUARD_SD,
-            self.FREES_TRUST * self._frees_shortfall(now),
-            idle + allowed - waiting,
-        )
-        max_new = int(max(0.0, math.floor(k_min)))
-        return max(max_new, progressive)
-
-    #: How long (s, beyond the ring timeout) the lowest share of answers seen holds (see
-    #: :meth:`_unhidden_hit`).
-    HIDDEN_HOLD_S = 30.0
-    #: Campaign seconds between two reckonings of that share (each ~30 us compiled, ~65 us in
-    #: numpy: once a second it was 13 % of an 8-hour 100-seat shift's CPU; the hold makes a
-    #: few seconds' lag harmless).
-    HIDDEN_REFRESH_S = 5.0
-
-    def _unhidden_hit(self, now: float, hit: float) -> float:
-        """The hit rate that would show were every answer the ring timeout now hides to come
-        within it: ``hit`` over the share of answers seen (:meth:`PacingEstimators.visible_share`),
-        the lowest of the last ring timeout + ``HIDDEN_HOLD_S`` seconds.
-
-        A list whose answer delays lengthen past the ring timeout shows only its quickest
-        answers: the hit rate learnt falls tenfold and the campaign dials ten times the lines
-        per seat. Should the delays shorten again, the calls placed in the seconds after are
-        answered at the full rate before any estimate sees it (the cap hunt: 294 seats whose
-        delays went from 32 s to 19 s against a 20-s timeout, 78 abandons in 30 s). The share
-        is held low for a while because the hit rate learns the shorter delays more slowly than
-        the share does (it waits for the elder calls' outcomes and forgets over hundreds of
-        dials): in between, the hit of the hidden regime over the share of the visible one
-        sized the guard at under half the rate that came (112 seats, 41 abandons in 10 s).
-        """
-        held = self._shares
-        if not held or now - self._share_at >= self.HIDDEN_REFRESH_S:
-            # (a grid posterior: ~30 us, half a 100-seat decision)
-            share = self.estimators.visible_share()
-            self._share_at = now
-            while held and held[-1][1] >= share:
-                held.pop()
-            held.append((now, share))
-        horizon = now - self.config.ring_timeout_s - self.HIDDEN_HOLD_S
-        while held[0][0] < horizon:
-            held.popleft()
-        return hit / max(held[0][1], 1e-3)
-
     # ================================================================== seats
     def seat_login(self, seat_id: str, now: float, *, phone_up: bool = True) -> list[Command]:
         self.seats.add(seat_id)
@@ -814,10 +538,7 @@ class CampaignRunner:
         if seat.state is SeatState.WRAPUP:
             self.estimators.observe_wrapup(now - seat.since, now)
             if not self.seats.is_leaving(seat_id):
-                seen = self._frees_seen
-                seen.append(now)
-                while seen[0] <= now - 2.0 * self.FREES_WINDOW_S:
-                    seen.popleft()
+                self.guard.seat_freed(now)
         if seat.state is not SeatState.READY:
             self.seats.move(seat_id, SeatState.READY, now)
         return self._serve_waiting(now)

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from dialer.engine.runner import CampaignRunner, RunnerConfig
+from pacing.guard import BudgetGuard
 from pacing.model import Priors
+from pacing.thin import ThinBudget
 from simulations.benchmarks.pacing_family import family_scenario
 from simulations.simulator import _Sim, simulate
 
@@ -19,8 +21,8 @@ def _runner(hit: float, seats: int = 10) -> CampaignRunner:
     priors = Priors(hit=hit, machine=0.0, strength=5000.0)
     r = CampaignRunner(RunnerConfig(mode="predictive", priors=priors))
     seen = r.estimators.rates
-    for k in range(CampaignRunner.MIN_OUTCOMES):  # enough outcomes seen to trust the rate
-        seen.observe(seen.HUMAN if k < round(hit * CampaignRunner.MIN_OUTCOMES) else seen.OTHER)
+    for k in range(BudgetGuard.MIN_OUTCOMES):  # enough outcomes seen to trust the rate
+        seen.observe(seen.HUMAN if k < round(hit * BudgetGuard.MIN_OUTCOMES) else seen.OTHER)
     for i in range(seats):
         r.seat_login(f"s{i}", 0.0)
     return r
@@ -31,7 +33,7 @@ def test_a_low_hit_rate_campaign_dials_ahead_of_its_idle_seats_without_budget() 
     calls = r.dial_demand(0.0)
     assert r.controller.allowed_abandons(0.0) == 0
     assert calls > 10  # more lines than idle seats: few of them will answer
-    assert 0.0 < r.thin_risk_spent <= CampaignRunner.THIN_RISK_TOTAL
+    assert 0.0 < r.thin.spent <= ThinBudget.RISK_TOTAL
     assert r.last_decision.risk_last <= r.last_decision.threshold
 
 
@@ -43,7 +45,7 @@ def test_a_high_hit_rate_campaign_stays_close_to_one_line_per_seat() -> None:
 
 def test_once_the_risk_allowance_is_spent_it_is_plain_progressive() -> None:
     r = _runner(0.05)
-    r.thin_risk_spent = CampaignRunner.THIN_RISK_TOTAL
+    r.thin.spent = ThinBudget.RISK_TOTAL
     assert r.dial_demand(0.0) == 10
 
 
@@ -64,14 +66,14 @@ def test_one_abandon_to_spare_lets_more_lines_out_but_not_unbounded() -> None:
     assert none.snapshot(0.0).spare_abandons == 0 and one.snapshot(0.0).spare_abandons == 1
     assert 3 < n0 < n1 < 20  # (4 and 9: 3 idle seats, far from the 60 lines that answer 3)
     assert one.last_decision.risk_last <= one.last_decision.threshold
-    assert 0.0 < one.thin_risk_spent <= CampaignRunner.THIN_RISK_TOTAL
+    assert 0.0 < one.thin.spent <= ThinBudget.RISK_TOTAL
 
 
 def test_over_a_run_the_allowance_is_never_overspent() -> None:
     sc = family_scenario(5, 0.05, 300, False, 3600.0)
     sim = _Sim(dataclasses.replace(sc, name="thin"), 3, None, 60.0, False)
     result = sim.run()
-    assert 0.0 < sim.runner.thin_risk_spent <= CampaignRunner.THIN_RISK_TOTAL + 1e-12
+    assert 0.0 < sim.runner.thin.spent <= ThinBudget.RISK_TOTAL + 1e-12
     assert result.max_abandon_rate <= 0.03
 
 
@@ -86,7 +88,7 @@ def _budgeted_runner(hit: float, humans_seen: int, **kw: float) -> CampaignRunne
     priors = Priors(hit=hit, machine=0.0, strength=5000.0)
     r = CampaignRunner(RunnerConfig(mode="predictive", priors=priors, **kw), history=history)
     seen = r.estimators.rates
-    for k in range(CampaignRunner.MIN_OUTCOMES):
+    for k in range(BudgetGuard.MIN_OUTCOMES):
         seen.observe(seen.HUMAN if k < humans_seen else seen.OTHER)
     for i in range(20):
         r.seat_login(f"s{i}", 4000.0)
@@ -243,10 +245,10 @@ def test_the_guard_stops_counting_on_seats_that_stop_coming_free() -> None:
             r.release_demand(10_000)  # (no calls placed: the seats alone are watched)
         return r
 
-    assert runner(frees_come=True)._frees_shortfall(4004.0) == 1.0
+    assert runner(frees_come=True).guard.frees_shortfall(4004.0) == 1.0
     stuck = runner(frees_come=False)
     assert stuck.seats.ready_count == 0
-    assert stuck._frees_shortfall(4004.0) < 0.1
+    assert stuck.guard.frees_shortfall(4004.0) < 0.1
 
 
 def test_the_guard_sizes_for_the_answers_the_ring_timeout_hides() -> None:
@@ -282,10 +284,10 @@ def test_the_guard_sizes_for_the_answers_the_ring_timeout_hides() -> None:
     for _ in range(200):
         hidden.observe(0.9, 8.0)
     assert crowded.estimators.visible_share() > 0.9
-    hit = crowded.estimators.rates.human
-    assert crowded._unhidden_hit(4010.0, hit) == pytest.approx(hit / share)
-    hold = crowded.config.ring_timeout_s + CampaignRunner.HIDDEN_HOLD_S
-    assert crowded._unhidden_hit(4001.0 + hold, hit) < 1.2 * hit
+    hit, timeout = crowded.estimators.rates.human, crowded.config.ring_timeout_s
+    assert crowded.guard.unhidden_hit(4010.0, hit, timeout) == pytest.approx(hit / share)
+    hold = timeout + BudgetGuard.HIDDEN_HOLD_S
+    assert crowded.guard.unhidden_hit(4001.0 + hold, hit, timeout) < 1.2 * hit
 
 
 def test_the_guard_counts_the_late_answers_free_seats_will_take() -> None:

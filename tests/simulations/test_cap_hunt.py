@@ -92,7 +92,7 @@ def test_the_cap_holds_in_the_team_shrink_the_hunt_found(trim: bool) -> None:
 # A breach the hunt found (--seed 45): 127 seats, constant 27-s talks that become 64 s at 417 s.
 # Seats past the old talk time still looked about to free, so calls were dialled for them: 65
 # abandons at 1,963 live answers (3.31 %). The budget guard now trusts the frees forecast only as
-# far as seats have lately come free as forecast (CampaignRunner._frees_shortfall).
+# far as seats have lately come free as forecast (pacing.guard.BudgetGuard.frees_shortfall).
 _TALK_JUMP = {
     "name": "hunt",
     "seed": 1,
@@ -115,7 +115,7 @@ _TALK_JUMP = {
 # against the timeout — then shorten to 14 s at 766 s: the answers the campaign can see jump
 # ~sixfold, and the calls placed in the seconds after brought 14 abandons at ~230 live answers
 # (6.0 % at worst). The budget guard now sizes the answers for the share the ring timeout hides
-# (pacing.estimators.HiddenAnswers, CampaignRunner._unhidden_hit).
+# (pacing.estimators.HiddenAnswers, pacing.guard.BudgetGuard.unhidden_hit).
 _DELAY_SHORTENS = {
     "name": "hunt",
     "seed": 1,
@@ -143,7 +143,8 @@ _DELAY_SHORTENS = {
 # been learnt (they are learnt in placement order): the guard forecast the prior's delays for 77
 # calls ringing (1.4 live answers; ~54 came) and 68 more calls made 4 abandons at 183 live answers
 # (35 s). Until outcomes are learnt the guard now counts every line in flight as a live answer
-# (CampaignRunner.MIN_OUTCOMES). The first 2 minutes hold the breach; the whole run is 3,503 s.
+# (pacing.guard.BudgetGuard.MIN_OUTCOMES). The first 2 minutes hold the breach; the whole run
+# is 3,503 s.
 _COLD_START = {
     "name": "hunt",
     "seed": 1,

@@ -51,11 +51,12 @@ def test_figures_add_up() -> None:
 
 
 # Derandomized: while at most one abandon is allowed (a campaign's first ~2/cap live answers) the
-# thin-budget mode buys a lifetime breach chance of at most CampaignRunner.THIN_RISK_TOTAL (0.5 %),
-# so fresh random draws would fail now and then by design: 2 of 4,000 such draws broke the cap
-# (the second abandon before 67 live answers after 5-6 of 5-6 lines in flight all answered, which
-# the model put at ~1e-4 per call). Fixed examples keep CI repeatable and still fail on a change
-# that makes breaches likely; simulations/benchmarks/cap_hunt.py measures the rate.
+# thin-budget mode buys a lifetime breach chance of at most pacing.thin.ThinBudget.RISK_TOTAL
+# (0.5 %), so fresh random draws would fail now and then by design: 2 of 4,000 such draws broke
+# the cap (the second abandon before 67 live answers after 5-6 of 5-6 lines in flight all
+# answered, which the model put at ~1e-4 per call). Fixed examples keep CI repeatable and still
+# fail on a change that makes breaches likely; simulations/benchmarks/cap_hunt.py measures the
+# rate.
 @settings(
     max_examples=6,
     deadline=None,
