@@ -17,8 +17,9 @@ What it sizes for comes from signals the estimates are slow to show, each kept h
 - the share of the seats forecast to come free lately that did
   (:meth:`BudgetGuard.frees_shortfall`).
 
-The thin-budget mode (:mod:`pacing.thin`) sizes its hit rate the same way
-(:meth:`BudgetGuard.sizing_hit`). Pure: every method takes ``now``.
+The thin-budget mode (:mod:`pacing.thin`) sizes its hit rate through the same
+:meth:`BudgetGuard.sizing_hit`, with its own quantile. Pure: no clock and no I/O; the time comes
+in as ``now``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ from pacing.risk import ForecastMoments
 class BudgetGuard:
     """One campaign's budget guard and the recent history its signals read (see module
     docstring). The runner tells it of each dial placed (:meth:`dial_placed`) and each seat back
-    from wrap-up (:meth:`seat_freed`), and asks it for the room before each predictive decision."""
+    from wrap-up (:meth:`seat_freed`); at every decision with a forecast, the thin-budget mode's
+    included, it hands over the seats expected to free (:meth:`track_frees`; without a forecast
+    :meth:`forget_frees`), which :meth:`frees_shortfall` reads; and outside the thin-budget mode
+    it asks for the room (:meth:`room`)."""
 
     #: Dial outcomes the campaign must have seen before the guard and the thin-budget mode
     #: trust the hit-rate estimate; until then they size for every line answering live. A
@@ -240,16 +244,18 @@ class BudgetGuard:
         With a connect window far shorter than a talk, the live answers abandoned by a horizon
         ``h`` are at least ``answers(h) - idle - frees(h)``. For every forecast horizon, the
         guard sizes answers high — the hit rate at the highest of its 95 % posterior quantile
-        (wide with few dials, tight with many), the last seconds' rate (:meth:`fast_hit`) and
-        ``hit_jump`` times the estimate, plus ``GUARD_SD`` sd and Bernstein's small-count
-        correction (see :func:`pacing.kernels.worst_case_room`) — and seats coming free low
-        (``FREES_TRUST`` x (mean - ``GUARD_SD`` sd) of the conditioned forecast; less while seats
-        come free far fewer than forecast, :meth:`frees_shortfall`), and keeps that worst case
-        within the remaining budget. Calls that have rung past the trim age count with their
-        late answers, up to the seats free (the trimmed forecast leaves them out); until
-        ``MIN_OUTCOMES`` outcomes are learnt every line in flight counts as a live answer.
+        (wide with few dials, tight with many), the last seconds' rate (:meth:`fast_hit`),
+        ``hit_jump`` times the estimate and the estimate over the share of answers the ring
+        timeout lets through (:meth:`unhidden_hit`), plus ``GUARD_SD`` sd and Bernstein's
+        small-count correction (see :func:`pacing.kernels.worst_case_room`) — and seats coming
+        free low (``FREES_TRUST`` x (mean - ``GUARD_SD`` sd) of the conditioned forecast; less
+        while seats come free far fewer than forecast, :meth:`frees_shortfall`), and keeps that
+        worst case within the remaining budget. Calls that have rung past the trim age count
+        with their late answers, up to the seats free (the trimmed forecast leaves them out);
+        until ``MIN_OUTCOMES`` outcomes are learnt every line in flight counts as a live answer.
 
-        ``idle`` ready seats, ``waiting`` live answers without a seat, ``allowed`` abandons the
+        ``ring_ages`` the ring ages of the lines in flight (calls requested, not yet placed, at
+        0); ``idle`` ready seats, ``waiting`` live answers without a seat, ``allowed`` abandons the
         ledger allows now (asked only while two or more are: with fewer the thin-budget mode
         paces), ``oldest_ringing`` when the oldest call still ringing was placed (``now`` if
         none), ``ring_timeout_s`` the campaign's (for :meth:`unhidden_hit`).

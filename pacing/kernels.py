@@ -244,7 +244,7 @@ def worst_case_room(
     trust: float,
     base: float,
 ) -> float:
-    """New calls the runner's budget guard allows (:meth:`pacing.guard.BudgetGuard.room`), before
+    """New calls the budget guard allows (:meth:`pacing.guard.BudgetGuard.room`), before
     flooring: the smallest over the horizons of the largest ``k`` with
 
         answers + k p + z sqrt(var + k p (1 - p)) + z^2 / 6 <= base + trust * max(frees, 0)

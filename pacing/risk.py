@@ -40,8 +40,8 @@ _INV_SQRT_2PI = 0.3989422804014327
 class ForecastMoments:
     """Per-horizon sums over the busy seats' free chances ``q`` and the calls in flight's
     live-answer chances ``r``, and over their squares and cubes: the cumulants of ``X`` for the
-    normal approximation, and what the runner's budget guard reads (one pass over the forecasts
-    serves both).
+    normal approximation, and what the budget guard (:mod:`pacing.guard`) reads (one pass over the
+    forecasts serves both).
 
     ``powers`` (6, J): rows sum q, sum q^2, sum q^3, sum r, sum r^2, sum r^3.
     """

@@ -6,7 +6,7 @@ allow only progressive dialling. Yet with many seats idle, or a low hit rate, ex
 all but riskless: a call is abandoned only if more people answer than seats can take. This mode
 replaces the controller's threshold with a tiny per-call risk, accounted over the campaign's
 life so that the chance it ever causes a breach stays under ``ThinBudget.RISK_TOTAL``, and reads
-a more cautious seat forecast. Pure: every method takes ``now``.
+a more cautious seat forecast. Pure: no clock and no I/O; the time comes in as ``now``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from dataclasses import replace
 
 import numpy as np
 
-from pacing.budget import AbandonLedger
 from pacing.estimators import FloatArray
 from pacing.guard import BudgetGuard
 from pacing.model import PacingModel
@@ -25,7 +24,8 @@ from pacing.risk import ForecastMoments
 
 class ThinBudget:
     """One campaign's thin-budget account (see module docstring): the risk spent so far
-    (``spent``) and whether the last decision was taken in this mode (``active``)."""
+    (``spent``), and ``active``, set by the runner at each snapshot: that decision is paced by
+    this mode."""
 
     #: Chance, over a campaign's life, of a breach of the cap that over-dialling while the budget
     #: is thin may buy (see :meth:`threshold`).
@@ -39,7 +39,7 @@ class ThinBudget:
         self.active = False
 
     def threshold(
-        self, now: float, model: PacingModel, ledger: AbandonLedger, cap: float
+        self, now: float, model: PacingModel, cap: float
     ) -> tuple[float, PacingModel] | None:
         """A tiny per-call risk threshold instead of plain progressive, and the pessimistic
         model to read it with; None to stay progressive (the account is spent).
@@ -51,15 +51,16 @@ class ThinBudget:
         (:meth:`spend`, an upper bound), so the chance this mode ever causes a breach stays
         under ``RISK_TOTAL`` over the campaign's life (a restart begins a new account). With one
         abandon allowed a breach takes two, so a call's risk is then that of being the second
-        (answered live with another answer already short of a seat: the snapshot's
-        ``spare_abandons``), while its plain abandon risk stays under the controller's steady
-        threshold — the last allowed abandon is the dearest, it sends the campaign back to no
-        abandon allowed (5 and 10 seats, hit 0.6: 0.66 → 0.64 without that second bound).
+        (answered live with another answer already short of a seat), while its plain abandon
+        risk stays under the controller's steady threshold — the last allowed abandon is the
+        dearest, it sends the campaign back to no abandon allowed (5 and 10 seats, hit 0.6:
+        0.66 → 0.64 without that second bound). Those two readings are the runner's: it sets
+        the snapshot's ``spare_abandons`` and ``spare_threshold``.
         """
         left = self.RISK_TOTAL - self.spent
         if left <= 0.0:
             return None
-        answers, abandons = ledger.counts(now)
+        answers, abandons = self.guard.ledger.counts(now)
         need = max(1.0, (abandons + 2) / cap - answers)
         hit = self.guard.sizing_hit(now, model, self.HIT_QUANTILE, model.hit_upper)
         return left * hit / need, replace(model, hit_upper=hit)

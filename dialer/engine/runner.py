@@ -469,7 +469,7 @@ class CampaignRunner:
             # (a breach is one or two abandons away: the thin-budget mode's risk account paces,
             # not the controller's threshold and the budget guard)
             threshold = 0.0
-            sized = thin.threshold(now, model, self.controller.ledger, self.controller.config.cap)
+            sized = thin.threshold(now, model, self.controller.config.cap)
             if sized is not None:
                 threshold, model = sized
                 thin.active = True

@@ -1,7 +1,7 @@
 """How much of the gap to the clairvoyant bound is the forecast's: pacing told the truth.
 
 An analysis tool, not a dial mode. It runs a scenario with the predictive policy unchanged, but
-the forecasts it (and the runner's budget guard) reads are replaced by what the simulator knows
+the forecasts it (and the budget guard) reads are replaced by what the simulator knows
 will happen:
 
 - ``talk``: each busy seat's true time until it is ready again (the talk's drawn end, plus the

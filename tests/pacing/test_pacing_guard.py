@@ -3,6 +3,8 @@ in tests/engine/test_runner_pacing_bounds.py drive them through whole decisions)
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -68,12 +70,12 @@ def test_the_thin_account_charges_only_the_calls_beyond_the_idle_seats() -> None
 
 
 def test_a_spent_thin_account_leaves_the_campaign_progressive() -> None:
-    guard, ledger = _guard()
+    guard, _ = _guard()
     thin = ThinBudget(guard)
     model = guard.estimators.model(0.0, np.zeros(0), np.zeros(0))
-    assert thin.threshold(0.0, model, ledger, 0.03) is not None
+    assert thin.threshold(0.0, model, 0.03) is not None
     thin.spent = ThinBudget.RISK_TOTAL
-    assert thin.threshold(0.0, model, ledger, 0.03) is None
+    assert thin.threshold(0.0, model, 0.03) is None
 
 
 @settings(max_examples=60, deadline=None)
@@ -84,11 +86,11 @@ def test_a_spent_thin_account_leaves_the_campaign_progressive() -> None:
     st.randoms(use_true_random=False),
 )
 def test_the_thin_forecast_is_the_same_from_the_arrays_or_from_their_sums(
-    horizons: int, seats: int, lines: int, rnd: object
+    horizons: int, seats: int, lines: int, rnd: random.Random
 ) -> None:
     # Small campaigns read the arrays, large ones only their sums: the thin-budget mode must
     # shift and discount both alike.
-    rng = np.random.default_rng(rnd.randint(0, 2**32 - 1))  # type: ignore[attr-defined]
+    rng = np.random.default_rng(rnd.randint(0, 2**32 - 1))
     seat_free = np.sort(rng.random((horizons, seats)), axis=0)
     live = np.sort(rng.random((horizons, lines)), axis=0)
     thin = ThinBudget(_guard()[0])
