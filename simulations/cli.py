@@ -1,9 +1,12 @@
 """``pacing-sim``: run scenarios and sweeps through the simulator, print and save the figures.
 
 pacing-sim run SCENARIO.yaml [--mode predictive|progressive|ratio:R|adaptive] [--seeds A-B]
-               [--json FILE] [--csv FILE] [--plot FILE.png]
+               [--json FILE] [--csv FILE] [--plot FILE.png] [--workers N]
 pacing-sim sweep SCENARIO.yaml --param seats=5,10,25 [--param human=0.1,0.25] [--mode ...]
-               [--seeds A-B] [--json FILE] [--csv FILE] [--plot FILE.png]
+               [--seeds A-B] [--json FILE] [--csv FILE] [--plot FILE.png] [--workers N]
+
+Seeds and sweep points run in parallel, one process per CPU unless ``--workers`` says
+otherwise; every run is independent and seeded, so the figures do not depend on how many.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import os
 import statistics
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +31,10 @@ from simulations.scenario import Scenario, ScenarioError, load_scenario
 from simulations.simulator import SimResult, simulate
 
 _MODES = "predictive | progressive | ratio:R | adaptive[:average] (VICIdial-style)"
+_WORKERS = "processes running seeds and points at once (default: one per CPU)"
+
+#: One simulation: scenario, seed, mode (None: the scenario's), whether to keep its time series.
+Job = tuple[Scenario, int, str | None, bool]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -127,6 +136,26 @@ def _write(rows: list[dict[str, Any]], json_path: Path | None, csv_path: Path | 
         console.print(f"wrote {csv_path}")
 
 
+def _simulate_job(job: Job) -> SimResult:
+    sc, seed, mode, series = job
+    return simulate(sc, seed, mode, record_series=series)
+
+
+def simulate_all(jobs: list[Job], workers: int | None = None) -> list[SimResult]:
+    """Results of ``jobs`` in their order, run by up to ``workers`` processes (None: one per
+    CPU; 1: in this process)."""
+    n = min(len(jobs), workers if workers else os.cpu_count() or 1)
+    if n <= 1:
+        return [_simulate_job(job) for job in jobs]
+    with ProcessPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(_simulate_job, jobs))
+
+
+def _check_workers(workers: int | None) -> None:
+    if workers is not None and workers < 1:
+        raise typer.BadParameter(f"--workers {workers}: expected 1 or more")
+
+
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="scenario YAML file")],
@@ -135,11 +164,14 @@ def run(
     json_out: Annotated[Path | None, typer.Option("--json", help="per-seed results")] = None,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="per-seed results")] = None,
     plot: Annotated[Path | None, typer.Option(help="PNG of occupancy, abandons, lines")] = None,
+    workers: Annotated[int | None, typer.Option(help=_WORKERS)] = None,
 ) -> None:
     """Simulate a scenario over one or more seeds and print the figures."""
     _check_mode(mode)
+    _check_workers(workers)
     sc = _load(scenario)
-    results: list[SimResult] = [simulate(sc, seed, mode) for seed in parse_seeds(seeds, sc.seed)]
+    jobs: list[Job] = [(sc, seed, mode, True) for seed in parse_seeds(seeds, sc.seed)]
+    results = simulate_all(jobs, workers)
     rows = [r.summary() for r in results]
     shown = rows + ([_mean_row(rows, {})] if len(rows) > 1 else [])
     console.print(_table(f"{sc.name} ({sc.digest()})", shown, []))
@@ -165,9 +197,12 @@ def sweep(
     json_out: Annotated[Path | None, typer.Option("--json")] = None,
     csv_out: Annotated[Path | None, typer.Option("--csv")] = None,
     plot: Annotated[Path | None, typer.Option(help="PNG: occupancy and abandons per point")] = None,
+    workers: Annotated[int | None, typer.Option(help=_WORKERS)] = None,
 ) -> None:
-    """Simulate every combination of parameter values (means over seeds)."""
+    """Simulate every combination of parameter values (means over seeds). Every point is
+    checked before any runs: a bad value stops the sweep with nothing simulated."""
     _check_mode(mode)
+    _check_workers(workers)
     sc = _load(scenario)
     grid: dict[str, list[Any]] = {}
     for p in param:
@@ -176,17 +211,20 @@ def sweep(
         name, values = p.split("=", 1)
         grid[name.strip()] = [_value(v) for v in values.split(",") if v.strip()]
     seed_list = parse_seeds(seeds, sc.seed)
-    rows: list[dict[str, Any]] = []
-    means: list[dict[str, Any]] = []
+    points: list[tuple[dict[str, Any], Scenario]] = []
     for combo in itertools.product(*grid.values()):
         label = dict(zip(grid, combo, strict=True))
         try:
-            point = sc.with_overrides(**label)
+            points.append((label, sc.with_overrides(**label)))
         except ScenarioError as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None
-        point_rows = [{**label, **simulate(point, s, mode, record_series=False).summary()}
-                      for s in seed_list]  # fmt: skip
+    jobs: list[Job] = [(point, s, mode, False) for _, point in points for s in seed_list]
+    results = iter(simulate_all(jobs, workers))
+    rows: list[dict[str, Any]] = []
+    means: list[dict[str, Any]] = []
+    for label, _ in points:
+        point_rows = [{**label, **next(results).summary()} for _ in seed_list]
         rows.extend(point_rows)
         means.append(_mean_row(point_rows, label))
     console.print(_table(f"sweep of {sc.name}", means, list(grid)))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
+from simulations import cli
 from simulations.cli import app
 
 
@@ -95,3 +97,45 @@ def test_sweep_over_the_hit_jump_allowance(tmp_path: Path) -> None:
     loose, tight = rows[:2], rows[2:]
     assert sum(r["dials"] for r in tight) < sum(r["dials"] for r in loose)
     assert all(r["max_abandon_rate"] <= 0.05 for r in rows)
+
+
+def _without_wall(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [{k: v for k, v in r.items() if k != "wall_s"} for r in rows]
+
+
+def test_parallel_runs_give_the_figures_of_one_process(tmp_path: Path) -> None:
+    sc = str(_scenario(tmp_path))
+    for workers in ("1", "3"):
+        out = CliRunner().invoke(
+            app, ["run", sc, "--seeds", "1-3", "--workers", workers,
+                  "--json", str(tmp_path / f"r{workers}.json")],
+        )  # fmt: skip
+        assert out.exit_code == 0, out.output
+        out = CliRunner().invoke(
+            app, ["sweep", sc, "--param", "seats=2,4", "--seeds", "1-2", "--workers", workers,
+                  "--json", str(tmp_path / f"s{workers}.json")],
+        )  # fmt: skip
+        assert out.exit_code == 0, out.output
+    for name in ("r", "s"):
+        one = json.loads((tmp_path / f"{name}1.json").read_text())
+        many = json.loads((tmp_path / f"{name}3.json").read_text())
+        assert _without_wall(many) == _without_wall(one)
+    seeds_and_seats = [
+        (r["seats"], r["seed"]) for r in json.loads((tmp_path / "s3.json").read_text())
+    ]
+    assert seeds_and_seats == [(2, 1), (2, 2), (4, 1), (4, 2)]  # (in the sweep's order)
+
+
+def test_a_sweep_with_a_bad_point_simulates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[object] = []
+    monkeypatch.setattr(cli, "_simulate_job", ran.append)
+    out = CliRunner().invoke(
+        app, ["sweep", str(_scenario(tmp_path)), "--param", "seats=2,-1", "--workers", "1",
+              "--json", str(tmp_path / "s.json")],
+    )  # fmt: skip
+    assert out.exit_code == 2 and "seats" in out.output
+    assert ran == [] and not (tmp_path / "s.json").exists()  # (seats=2 was not run either)
+    out = CliRunner().invoke(app, ["run", str(_scenario(tmp_path)), "--workers", "0"])
+    assert out.exit_code != 0 and "--workers" in out.output
