@@ -227,9 +227,15 @@ def shift_timing(repeats: int = SHIFT_REPEATS, duration_s: float = 8 * 3600) -> 
     scipy's lazily imported parts (~0.3-0.8 s, once per process, whatever the shift's length):
     a 5-minute warm-up pays that and is reported apart (``first_call``), as is the whole
     ``pacing-sim run`` command of the 8-hour shift from a cold start (``cold_command``: imports,
-    that first call and the shift)."""
+    that first call and the shift).
+
+    The same shift with the hit rate falling to 0.10 at mid-shift, as in base-25, is timed
+    alongside (``collapse_*``): its second half needs 2.5 times the dials per
+    connect, and dials, not decisions, are most of a shift's events."""
     raw = json.loads(json.dumps(family_scenario(100, 0.25, 150, False, duration_s).raw))
     sc = parse_scenario(raw, "big-100")
+    raw_c = json.loads(json.dumps(family_scenario(100, 0.25, 150, True, duration_s).raw))
+    sc_c = parse_scenario(raw_c, "big-100-collapse")
     warm = parse_scenario(raw | {"duration": 300}, "big-100-warm-up")
     c0 = time.process_time()
     simulate(warm, 1, "predictive", record_series=False)
@@ -239,6 +245,7 @@ def shift_timing(repeats: int = SHIFT_REPEATS, duration_s: float = 8 * 3600) -> 
     first_call -= time.process_time() - c0
     pred: list[float] = []
     prog: list[float] = []
+    coll: list[float] = []
     for _ in range(repeats):
         c0 = time.process_time()
         r = simulate(sc, 1, "predictive", record_series=False)
@@ -246,6 +253,9 @@ def shift_timing(repeats: int = SHIFT_REPEATS, duration_s: float = 8 * 3600) -> 
         c0 = time.process_time()
         simulate(sc, 1, "progressive", record_series=False)
         prog.append(time.process_time() - c0)
+        c0 = time.process_time()
+        rc = simulate(sc_c, 1, "predictive", record_series=False)
+        coll.append(time.process_time() - c0)
     return {
         "cpu": min(pred),
         "cpu_max": max(pred),
@@ -257,6 +267,10 @@ def shift_timing(repeats: int = SHIFT_REPEATS, duration_s: float = 8 * 3600) -> 
         "dials": r.dials,
         "occ": r.talk_occupancy,
         "abandon": r.abandon_rate,
+        "collapse_cpu": min(coll),
+        "collapse_cpu_max": max(coll),
+        "collapse_dials": rc.dials,
+        "collapse_cold_command": _cold_command(raw_c),
     }
 
 
@@ -569,13 +583,13 @@ def render(
         "48 seats+lines and by a skew-corrected normal approximation above. The threshold comes "
         "from the abandon budget (pacing/budget.py): a set-point below the cap with an integral "
         "correction, and a breaker for bursts far above the expected abandons (the threshold "
-        "cut to a quarter for two minutes). While at most "
-        "one abandon is allowed (the first ~2/cap live answers, or after a burst) it is the "
-        "thin-budget mode: a per-call risk under the unspent part of a 0.5 % lifetime allowance "
-        "spread over the dials still needed, the hit rate at its 99 % quantile (with one abandon "
-        "allowed, the risk of being the second abandon, the plain abandon risk held under the "
-        "steady threshold). A guard in the "
-        "runner bounds the tail otherwise: at every forecast horizon, the live answers of all "
+        "cut to a quarter for two minutes). While at most one abandon is allowed (the first "
+        "~2/cap live answers, or after a burst) it is the thin-budget mode (pacing/thin.py): a "
+        "per-call risk under the unspent part of a 0.5 % lifetime allowance spread over the "
+        "dials still needed, the hit rate at its 99 % quantile (with one abandon allowed, the "
+        "risk of being the second abandon, the plain abandon risk held under the steady "
+        "threshold). A guard (pacing/guard.py) "
+        "bounds the tail otherwise: at every forecast horizon, the live answers of all "
         "lines in flight plus the new calls — hit rate at the highest of its 95 % posterior "
         "quantile, the last 20 s's rate, twice the estimate (the campaign's "
         "hit_jump_allowance) and the estimate over the share of answers the ring timeout lets "
@@ -752,6 +766,16 @@ def render(
             f"{timing['cold_command']:.1f} s wall.",
             "",
         ]
+        if "collapse_cpu" in timing:
+            lines += [
+                f"The same shift with the hit rate falling to 0.10 at 4 h, as in base-25 "
+                f"({timing['collapse_dials']} dials, the second half's at 2.5 times the dials "
+                f"per connect), alternated with the runs above: predictive "
+                f"{timing['collapse_cpu']:.1f}-{timing['collapse_cpu_max']:.1f} s CPU; "
+                f"`pacing-sim run` from a cold start {timing['collapse_cold_command']:.1f} s "
+                f"wall.",
+                "",
+            ]
     if costs:
         lines.append(
             "One pacing decision (CPU time, mid-shift states of live runs; policy alone / whole "

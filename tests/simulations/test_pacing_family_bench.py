@@ -167,8 +167,12 @@ def test_shift_timing_reports_the_once_per_process_costs_apart() -> None:
     assert t["dials"] > 0 and 0.0 < t["occ"] < 1.0
     # the cold command pays the imports and the kernels' loading on top of the shift
     assert t["cold_command"] > t["cpu"]
+    # the hit rate falls to 0.4 of itself at mid-shift: more dials for the same connects
+    assert t["collapse_dials"] > t["dials"] and t["collapse_cpu"] <= t["collapse_cpu_max"]
+    assert t["collapse_cold_command"] > t["collapse_cpu"]
     line = bench.render([], t, [], _args(), 0.0, [], []).splitlines()
     assert any("Once per process" in x and "cold start" in x for x in line)
+    assert any("falling to 0.10 at 4 h" in x for x in line)
 
 
 def _args() -> Any:
