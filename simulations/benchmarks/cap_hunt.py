@@ -10,6 +10,10 @@ its cap at any moment, with the scenario as JSON and its seed, ready to replay:
 
     .venv/bin/python simulations/benchmarks/cap_hunt.py --runs 200 --seed 1 --workers 2
 
+``--duration 8h`` stretches every drawn scenario to that length, its regime changes at the same
+fractions of it: whole shifts, where slow drifts (the integral gain, the estimators' memories)
+have hours to show.
+
 ``--start`` draws campaign starts instead: the first 5 minutes of 30-300 seats on lists that
 answer far better than the prior's 20 % (hit 0.3-0.95, answer delays 5-30 s, ring timeouts
 20-45 s, caps 1-5 %), where a large team sees its budget's first abandons allowed before it has
@@ -32,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from simulations.scenario import parse_scenario  # noqa: E402
+from simulations.scenario import ScenarioError, parse_duration, parse_scenario  # noqa: E402
 from simulations.simulator import simulate  # noqa: E402
 
 
@@ -106,6 +110,15 @@ def random_scenario(rng: random.Random, max_jump: float = 2.0) -> tuple[dict[str
     return raw, rng.randint(0, 10**6)
 
 
+def stretched(raw: dict[str, Any], duration: float) -> dict[str, Any]:
+    """``raw`` lasting ``duration`` seconds, each regime change at the same fraction of it."""
+    scale = duration / float(raw["duration"])
+    out = {**raw, "duration": round(duration)}
+    if "changes" in raw:
+        out["changes"] = [{**c, "at": round(c["at"] * scale)} for c in raw["changes"]]
+    return out
+
+
 def start_scenario(rng: random.Random) -> tuple[dict[str, Any], int]:
     """One random campaign start (see ``--start``) and the seed to run it with."""
     seats = rng.randint(30, 300)
@@ -171,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-jump", type=float, default=2.0, help="largest hit-rate jump (factor)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument(
+        "--duration", default=None, help="stretch every scenario to this length (e.g. 8h)"
+    )
+    ap.add_argument(
         "--start", action="store_true", help="draw campaign starts (first 5 min, see above)"
     )
     args = ap.parse_args(argv)
@@ -183,6 +199,14 @@ def main(argv: list[str] | None = None) -> int:
         jobs = [start_scenario(rng) for _ in range(args.runs)]
     else:
         jobs = [random_scenario(rng, args.max_jump) for _ in range(args.runs)]
+    if args.duration is not None:
+        try:
+            length = parse_duration(args.duration, "--duration")
+        except ScenarioError as exc:
+            ap.error(str(exc))
+        if length <= 0:
+            ap.error(f"--duration must be above 0, got {args.duration}")
+        jobs = [(stretched(raw, length), seed) for raw, seed in jobs]
     breaches = 0
     with ProcessPoolExecutor(max(1, args.workers)) as pool:
         for row in pool.map(run_one, jobs):

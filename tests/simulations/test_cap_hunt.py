@@ -28,6 +28,22 @@ def test_every_draw_is_a_valid_scenario_and_the_draw_repeats() -> None:
     }
 
 
+def test_a_stretched_draw_keeps_its_changes_at_the_same_fractions_of_the_run() -> None:
+    rng = random.Random(11)
+    for raw, _seed in [cap_hunt.random_scenario(rng) for _ in range(100)]:
+        long = cap_hunt.stretched(raw, 8 * 3600.0)
+        sc = parse_scenario(long, "hunt")
+        assert sc.duration == 8 * 3600
+        for before, after in zip(raw.get("changes", []), long.get("changes", []), strict=True):
+            assert after["at"] == pytest.approx(before["at"] / raw["duration"] * 8 * 3600, abs=1)
+            assert {k: v for k, v in after.items() if k != "at"} == {
+                k: v for k, v in before.items() if k != "at"
+            }
+        assert {k: v for k, v in long.items() if k not in ("duration", "changes")} == {
+            k: v for k, v in raw.items() if k not in ("duration", "changes")
+        }
+
+
 def test_start_draws_are_valid_campaign_starts_and_repeat() -> None:
     draws = [cap_hunt.start_scenario(random.Random(3)) for _ in range(2)]
     assert draws[0] == draws[1]
@@ -262,7 +278,13 @@ def test_the_command_exits_1_on_a_breach(
 
 
 @pytest.mark.parametrize(
-    ("args", "message"), [(["--runs", "0"], "--runs"), (["--max-jump", "0"], "--max-jump")]
+    ("args", "message"),
+    [
+        (["--runs", "0"], "--runs"),
+        (["--max-jump", "0"], "--max-jump"),
+        (["--duration", "8 hours"], "--duration"),
+        (["--duration", "0"], "--duration"),
+    ],
 )
 def test_bad_arguments_are_refused_by_name(
     args: list[str], message: str, capsys: pytest.CaptureFixture[str]
