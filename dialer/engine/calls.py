@@ -65,6 +65,7 @@ TERMINAL = frozenset(
 )
 
 _NOT_ANSWERED = {CallState.FAILED, CallState.BUSY, CallState.NO_ANSWER}
+_ANSWERING = frozenset({CallState.ANSWERED, CallState.LIVE, CallState.IN_IVR})
 
 ALLOWED: dict[CallState, frozenset[CallState]] = {
     CallState.PLACED: frozenset(
@@ -118,19 +119,20 @@ class Call:
                 f"call {self.call_id}: cannot go from {self.state.value} to {new.value}"
             )
         self.state = new
-        if new is CallState.RINGING:
-            self.ringing_at = now
-        answering = (CallState.ANSWERED, CallState.LIVE, CallState.IN_IVR)
-        if new in answering and self.answered_at is None:
-            self.answered_at = now
-        if new is CallState.IN_IVR:
-            self.ivr_at = now
-        elif new is CallState.LIVE and self.ivr_at is not None and self.handover_at is None:
-            self.handover_at = now
+        # (most moves of a busy campaign end an unanswered call: that test first)
+        if new in TERMINAL:
+            self.ended_at = now
+        elif new in _ANSWERING:
+            if self.answered_at is None:
+                self.answered_at = now
+            if new is CallState.IN_IVR:
+                self.ivr_at = now
+            elif new is CallState.LIVE and self.ivr_at is not None and self.handover_at is None:
+                self.handover_at = now
         elif new is CallState.CONNECTED:
             self.connected_at = now
-        elif new in TERMINAL:
-            self.ended_at = now
+        elif new is CallState.RINGING:
+            self.ringing_at = now
 
     @property
     def is_over(self) -> bool:

@@ -738,36 +738,7 @@ class CampaignRunner:
         if isinstance(event, SeatRequested):
             return self._handover(event.call_id, now)
         match event:
-            case CallRinging(call_id=cid):
-                call = self.calls.get(cid)
-                if call is not None and call.state is CallState.PLACED:
-                    call.move(CallState.RINGING, now)
-                return []
-            case CallAnswered(call_id=cid):
-                call = self._active(cid)
-                if call is None and self._trimmed:
-                    return self._trim_race(cid, now)
-                if call is None or call.state not in (CallState.PLACED, CallState.RINGING):
-                    return []
-                self.dial_breaker.observe(cid, now, network_failure=False)
-                if self.config.amd:
-                    call.move(CallState.ANSWERED, now)
-                    return []
-                return self._live_answer(call, now)
-            case AmdResult(call_id=cid, status=status):
-                return self._amd(cid, status, now)
-            case CallConnected(call_id=cid, seat_id=seat_id):
-                call = self._active(cid)
-                if call is None or call.state is not CallState.CONNECTING:
-                    return []
-                self._connecting.pop(cid, None)
-                call.move(CallState.CONNECTED, now)
-                self.seats.move(seat_id, SeatState.TALKING, now)
-                return []
-            case CustomerLeftSeat(call_id=cid):
-                return self._customer_gone(cid, now, 16)
-            case CallHungUp(call_id=cid, cause=cause):
-                return self._customer_gone(cid, now, cause)
+            # (the most frequent first: a busy campaign ends most calls unanswered)
             case OriginateFailed(call_id=cid, reason=reason, cause=cause, detail=detail):
                 call = self._active(cid)
                 if call is None:
@@ -783,6 +754,36 @@ class CampaignRunner:
                 unknown = detail == LOST_TRACK or detail.startswith(NOT_SENT)
                 self._unanswered(call, now, is_network_failure(reason, cause), judged=not unknown)
                 self._finish(call, outcome)
+                return []
+            case CallAnswered(call_id=cid):
+                call = self._active(cid)
+                if call is None and self._trimmed:
+                    return self._trim_race(cid, now)
+                if call is None or call.state not in (CallState.PLACED, CallState.RINGING):
+                    return []
+                self.dial_breaker.observe(cid, now, network_failure=False)
+                if self.config.amd:
+                    call.move(CallState.ANSWERED, now)
+                    return []
+                return self._live_answer(call, now)
+            case AmdResult(call_id=cid, status=status):
+                return self._amd(cid, status, now)
+            case CustomerLeftSeat(call_id=cid):
+                return self._customer_gone(cid, now, 16)
+            case CallConnected(call_id=cid, seat_id=seat_id):
+                call = self._active(cid)
+                if call is None or call.state is not CallState.CONNECTING:
+                    return []
+                self._connecting.pop(cid, None)
+                call.move(CallState.CONNECTED, now)
+                self.seats.move(seat_id, SeatState.TALKING, now)
+                return []
+            case CallHungUp(call_id=cid, cause=cause):
+                return self._customer_gone(cid, now, cause)
+            case CallRinging(call_id=cid):
+                call = self.calls.get(cid)
+                if call is not None and call.state is CallState.PLACED:
+                    call.move(CallState.RINGING, now)
                 return []
             case SeatPhoneUp(seat_id=seat_id):
                 seat = self.seats.get(seat_id)
