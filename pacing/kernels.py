@@ -420,7 +420,8 @@ def km_survival_exposed(
     through within the window, and every death and exposure weighs by how recent it is.
 
     ``durations`` and ``done_ago`` (seconds before now each ended), the completed calls of the
-    window, which reaches ``span`` seconds back (the oldest completion); ``running``, the
+    window, which reaches ``span`` seconds back (the oldest completion; ``inf`` while the window
+    still holds every completion there has been); ``running``, the
     elapsed time of the calls still on. A call that started before the window began enters the
     risk set at the age it had then (left truncation): only the long calls of that time are
     still in the window, their short companions ended before it, and counting the long ones
