@@ -25,7 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from pacing.kernels import km_survival, km_survival_exposed, truncated_share_posterior
+from pacing.kernels import (
+    cohort_lengthening,
+    cumulative_hazards,
+    km_survival,
+    km_survival_exposed,
+    truncated_share_posterior,
+)
 
 FloatArray = NDArray[np.float64]
 
@@ -352,6 +358,12 @@ class DurationEstimator:
     #: before: with few observations the body keeps the prior's shape.
     TAIL_AT_RISK = 10.0
     TAIL_FROM = 0.75
+    #: The lengthening check (:meth:`lengthened`): the shortfall of deaths, in standard
+    #: deviations and in deaths, that says the calls begun lately are outliving the table; and
+    #: the ratio between two cohorts' start times it tells apart.
+    LENGTHENED_Z = 4.5
+    LENGTHENED_DEATHS = 3.0
+    COHORT_RATIO = 2.0**0.125
 
     def __init__(
         self,
@@ -386,6 +398,17 @@ class DurationEstimator:
         # death; forgotten, like completions, once ``window`` completions have come since.
         self._cut: deque[tuple[float, float, int]] = deque(maxlen=window)
         self._window = window
+        # The window's completions again, unordered, for the lengthening check (NaN: empty);
+        # the hazards of the last running table; calls begun before ``_regime_born`` (the
+        # campaign clock) are outlived by those begun since and left out of the table.
+        self._ring_x = np.zeros(window)
+        self._ring_end = np.full(window, np.nan)
+        self._ring_i = 0
+        self._hazards: tuple[FloatArray, FloatArray] | None = None
+        self._regime_born = -math.inf
+        self.lengthenings = 0  # (how often :meth:`lengthened` found a new regime)
+        cohorts = math.ceil(math.log(bins) / math.log(self.COHORT_RATIO)) + 1
+        self._cuts: FloatArray = step * self.COHORT_RATIO ** np.arange(cohorts, dtype=np.float64)
 
     def _index(self, x: FloatArray) -> NDArray[np.intp]:
         return np.minimum((np.maximum(x, 0.0) / self.step).astype(np.intp), self.bins - 1)
@@ -398,7 +421,52 @@ class DurationEstimator:
             self._timed = False
         else:
             self._ended.append(float(at))
+            i = self._ring_i
+            self._ring_x[i] = duration
+            self._ring_end[i] = at
+            self._ring_i = (i + 1) % self._window
         self.count += 1
+
+    def lengthened(self, now: float, running: FloatArray) -> bool:
+        """Whether the durations begun lately outlive the last table built with the running
+        ones (``running``, their ages now): if so, from now on the table counts only the calls
+        begun since (``True``: the caller rebuilds it).
+
+        The window forgets a regime only as fast as completions replace it, and the hazard of
+        the old durations stays in the table until then: when a team's constant 27-s talks
+        became 64 s, the seats 15-27 s into a call were still forecast to free at 27 s with a
+        chance of ~0.4 a minute later, and the calls dialled for them broke a 3 % cap. The check
+        (:func:`pacing.kernels.cohort_lengthening`) compares, cohort by start time, the deaths
+        the table expected with those seen; it runs between rebuilds, so it answers within
+        seconds of the first calls outliving the old durations (that team: 3 s)."""
+        if self._hazards is None:
+            return False
+        cum_h, cum_v = self._hazards
+        reach = now - self._ended[0] if self.count > len(self._samples) else math.inf
+        cut = cohort_lengthening(
+            self._ring_end,
+            self._ring_x,
+            running,
+            now,
+            cum_h,
+            cum_v,
+            self.step,
+            self._cuts,
+            reach,
+            self.LENGTHENED_Z,
+            self.LENGTHENED_DEATHS,
+        )
+        if cut <= 0.0:
+            return False
+        self._regime_born = now - cut
+        self._hazards = None  # (until the table is rebuilt on the new regime)
+        self.lengthenings += 1
+        return True
+
+    @property
+    def regime_born(self) -> float:
+        """When (campaign clock) the calls began that the table now counts alone (-inf: all)."""
+        return self._regime_born
 
     def observe_censored(self, age: float, weight: float = 1.0) -> None:
         """Record one duration known only to exceed ``age`` — cut short before it ended — as
@@ -524,7 +592,7 @@ class DurationEstimator:
         span = float(ago[0])
         decay = math.log(2.0) * n / (self._half_life * span) if span > 0.0 else 0.0
         reach = span if self.count > n else math.inf  # (how far back the window is complete)
-        return km_survival_exposed(
+        table = km_survival_exposed(
             x,
             ago,
             running,
@@ -535,7 +603,10 @@ class DurationEstimator:
             self.TAIL_AT_RISK,
             self.TAIL_FROM,
             self.SEEN_AT_RISK if self.unseen_lasts else 0.0,
+            now - self._regime_born,
         )
+        self._hazards = cumulative_hazards(table)
+        return table
 
 
 def survival_at(table: FloatArray, step: float, t: FloatArray) -> FloatArray:

@@ -414,6 +414,7 @@ def km_survival_exposed(
     tail_at_risk: float,
     tail_from: float,
     seen_at_risk: float,
+    born_within: float,
 ) -> FloatArray:
     """:func:`km_survival` for seat durations seen through a window of recent completions,
     with the calls still running: each call counts at risk only over the ages it lived
@@ -429,7 +430,9 @@ def km_survival_exposed(
     three quarters fewer seats forecast free than came free. A death weighs
     ``exp(-decay * seconds ago)`` from the moment its call reached the age bin it died in, and
     so does each bin a call lived through, so the recent evidence counts more at every age
-    alike. The prior's pseudo-observations enter at 0 and weigh as given."""
+    alike. The prior's pseudo-observations enter at 0 and weigh as given. Calls that began
+    more than ``born_within`` seconds ago are left out altogether: they belong to a regime the
+    recent calls have been seen to outlive (see :func:`cohort_lengthening`)."""
     bins = prior_deaths.size
     inv = 1.0 / step
     real_deaths = np.zeros(bins)
@@ -438,14 +441,117 @@ def km_survival_exposed(
     for i in range(durations.size):
         x = durations[i]
         g = done_ago[i]
+        if g + x > born_within:
+            continue
         w = _expose(seen, max(0.0, g + x - span), x, g + x, step, inv, decay, grow)
         real_deaths[_bin(x, inv, bins)] += w
     for k in range(running.size):
         c = running[k]
+        if c > born_within:
+            continue
         _expose(seen, max(0.0, c - span), c, c, step, inv, decay, grow)
     at_risk = seen + _left_from_zero(prior_deaths)
     deaths = real_deaths + prior_deaths
     return _km_table(deaths, real_deaths, at_risk, seen, tail_at_risk, tail_from, seen_at_risk)
+
+
+@njit(cache=True)
+def cumulative_hazards(surv: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """From a survival table (``S[i] = P(T > i * step)``), the deaths a call that has lived
+    through the first ``i`` bins was expected to have had there, and their variance:
+    ``H[i] = sum h_j`` and ``V[i] = sum h_j (1 - h_j)`` over ``j < i``, with ``h_j`` the
+    chance of ending in bin ``j`` having reached it (1 where the table is already 0)."""
+    cum_h = np.zeros(surv.size)
+    cum_v = np.zeros(surv.size)
+    for j in range(surv.size - 1):
+        s0 = surv[j]
+        h = min(max(1.0 - surv[j + 1] / s0, 0.0), 1.0) if s0 > 0.0 else 1.0
+        cum_h[j + 1] = cum_h[j] + h
+        cum_v[j + 1] = cum_v[j] + h * (1.0 - h)
+    return cum_h, cum_v
+
+
+@njit(cache=True)
+def cohort_lengthening(
+    ended_at: FloatArray,
+    durations: FloatArray,
+    running: FloatArray,
+    now: float,
+    cum_h: FloatArray,
+    cum_v: FloatArray,
+    step: float,
+    cuts: FloatArray,
+    reach: float,
+    z_min: float,
+    deficit_min: float,
+) -> float:
+    """How long ago the calls began that are outliving a duration table, or 0 if none are.
+
+    For each cohort — the calls begun within ``cuts[k]`` seconds of ``now``, the completed ones
+    (``ended_at`` on the campaign clock, NaN for an empty slot, and their ``durations``) and
+    the ``running`` ones (their ages) — the deaths the table expected over the bins they lived
+    through (``cum_h``, :func:`cumulative_hazards`; a running call's current bin not yet, a
+    completed one's last bin with its death) against the deaths there were. The cohort whose
+    shortfall is largest in standard deviations (Bernoulli, plus one of slack) is found when
+    that is at least ``z_min`` and the shortfall at least ``deficit_min`` deaths, and the cut
+    one step younger returned: the change falls somewhere within the step, and the few calls
+    of the old regime a cut let in brought back its deaths (a 27-s talk's: with them, seats
+    15 s into a 64-s call still looked 11 % likely to be free at 28 s). Only
+    cohorts begun within ``reach`` (since the oldest completion the window still holds) are
+    whole: an older one's first completions have been forgotten, and its deaths look short.
+
+    A one-sample log-rank test by start time, because a regime of durations begins with the
+    calls that start in it: when a team's 27-s talks became 64 s, a seat at 28 s that had
+    not ended was the news, while the 27-s calls begun before the change still ended on time
+    and kept the table's hazard at 27 s high for minutes (see docs/benchmarks.md)."""
+    k_n = cuts.size
+    last = cum_h.size - 1
+    inv = 1.0 / step
+    expected = np.zeros(k_n)
+    variance = np.zeros(k_n)
+    deaths = np.zeros(k_n)
+    while k_n > 0 and cuts[k_n - 1] > reach:
+        k_n -= 1
+    if k_n == 0:
+        return 0.0
+    top = cuts[k_n - 1]
+    for i in range(durations.size):
+        e = ended_at[i]
+        if math.isnan(e):  # (an empty slot)
+            continue
+        x = durations[i]
+        born_ago = now - e + x
+        if born_ago > top:
+            continue
+        k = np.searchsorted(cuts, born_ago)
+        p = min(int(max(x, 0.0) * inv), last - 1) + 1
+        expected[k] += cum_h[p]
+        variance[k] += cum_v[p]
+        deaths[k] += 1.0
+    for j in range(running.size):
+        c = running[j]
+        if c > top:
+            continue
+        k = np.searchsorted(cuts, c)
+        p = min(int(max(c, 0.0) * inv), last)
+        expected[k] += cum_h[p]
+        variance[k] += cum_v[p]
+    best = 0.0
+    best_z = z_min - 1e-12  # (a cohort that adds no call ties: the younger one is kept)
+    e_sum = 0.0
+    v_sum = 0.0
+    d_sum = 0.0
+    for k in range(k_n):
+        e_sum += expected[k]
+        v_sum += variance[k]
+        d_sum += deaths[k]
+        short = e_sum - d_sum
+        if short >= deficit_min:
+            z = short / math.sqrt(v_sum + 1.0)
+            if z > best_z:
+                best_z = z
+                best = cuts[k - 1] if k > 0 else cuts[0]
+    return best
 
 
 @njit(cache=True)

@@ -140,6 +140,11 @@ def _conditional_table(
 class PacingEstimators:
     """All online estimates of one campaign, and the cached :class:`PacingModel` built from them."""
 
+    #: Campaign seconds between two checks that the seats' durations have not lengthened at
+    #: once (:meth:`pacing.estimators.DurationEstimator.lengthened`; a table found outlived is
+    #: rebuilt at once rather than at the next refresh).
+    CHECK_S = 1.0
+
     def __init__(
         self,
         priors: Priors | None = None,
@@ -180,6 +185,7 @@ class PacingEstimators:
         self._horizon_cap = horizon_cap_s  # forecast no further ahead than this
         self.hit_z = hit_z  # posterior sds added to the hit rate where more answers is safer
         self._refresh_s = refresh_s
+        self._checked_at = -math.inf
         self._model: PacingModel | None = None
         self._trimmed_model: PacingModel | None = None  # the same, late answers trimmed
         self._built_at = -math.inf
@@ -314,6 +320,11 @@ class PacingEstimators:
         with budget to spare, where the budget loop absorbs that bias.
         """
         _, hi = self.rates.human_bounds(self.hit_z)
+        if self._model is not None and now - self._checked_at >= self.CHECK_S:
+            self._checked_at = now
+            talk = self.talk.lengthened(now, talk_elapsed)
+            if self.wrapup.lengthened(now, wrapup_elapsed) or talk:
+                self._built_at = -math.inf
         if self._model is None or now - self._built_at >= self._refresh_s:
             answer_surv = self.answer_delay.survival_table()
             cdf = 1.0 - answer_surv

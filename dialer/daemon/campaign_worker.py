@@ -119,6 +119,7 @@ class CampaignWorker(SeatDriver, TrialKeeper, PreviewDialler, CallRecords):
         self._finished_calls = 0
         self._next_pacing_log = 0.0
         self._visible_share = 1.0  # the last share of answers within the ring timeout reckoned
+        self._lengthenings = {"talk": 0, "wrapup": 0}  # (the new regimes already logged)
         self._breaker_trips_seen = 0
         self._breaker_holding = False
         self.offers = {}
@@ -542,6 +543,7 @@ class CampaignWorker(SeatDriver, TrialKeeper, PreviewDialler, CallRecords):
         m.set_pacing(name, risk_threshold=d.threshold, free_seats=d.expected_free,
                      live_answers=d.expected_answers, visible_answer_share=share)  # fmt: skip
         self._export_breaker(now)
+        self._warn_lengthened(now)
         if log_due:
             self._next_pacing_log = time.monotonic() + PACING_LOG_S
             board = self.runner.seats
@@ -560,6 +562,21 @@ class CampaignWorker(SeatDriver, TrialKeeper, PreviewDialler, CallRecords):
                     ring_timeout_s=self.runner.config.ring_timeout_s,
                     advice="most people who would answer do so after the ring timeout; pacing "
                     "holds lines back for them: lengthen no_answer_timeout_s",
+                )  # fmt: skip
+
+    def _warn_lengthened(self, now: float) -> None:
+        """Log each new regime of seat durations the pacing found (talks or wrap-ups that
+        lengthened at once: it paces from the calls begun since, the older ones forgotten)."""
+        est = self.runner.estimators
+        for what, durations in (("talk", est.talk), ("wrapup", est.wrapup)):
+            if durations.lengthenings > self._lengthenings[what]:
+                self._lengthenings[what] = durations.lengthenings
+                log.warning(
+                    "seat_durations_lengthened", durations=what,
+                    regime_began_s_ago=round(now - durations.regime_born, 1),
+                    mean_s=round(durations.mean(), 1),
+                    advice="the calls begun lately outlive the old ones; pacing counts only "
+                    "them until their durations are learnt (a new script, list or team?)",
                 )  # fmt: skip
 
 

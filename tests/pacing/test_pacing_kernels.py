@@ -282,7 +282,9 @@ def test_km_exposed_without_truncation_or_decay_is_the_plain_product_limit(
     done_ago = rng.uniform(0.0, 10.0, n)
     prior = rng.random(bins) * 0.05
     span = 1e9
-    got = km_survival_exposed(durations, done_ago, running, prior, 1.0, span, 0.0, 0.0, 0.75, 0.0)
+    got = km_survival_exposed(
+        durations, done_ago, running, prior, 1.0, span, 0.0, 0.0, 0.75, 0.0, math.inf
+    )
     idx = np.minimum(durations.astype(np.intp), bins - 1)
     real = np.bincount(idx, minlength=bins).astype(np.float64)
     cens = np.bincount(np.minimum(running.astype(np.intp), bins - 1), minlength=bins)

@@ -106,13 +106,13 @@ def test_the_cap_holds_in_the_team_shrink_the_hunt_found(trim: bool) -> None:
 
 
 # A breach the hunt found (--seed 45): 127 seats, constant 27-s talks that become 64 s at 417 s.
-# Seats past the old talk time still looked about to free, so calls were dialled for them: 65
-# abandons at 1,963 live answers (3.31 %). The budget guard now trusts the frees forecast only as
-# far as seats have lately come free as forecast (pacing.guard.BudgetGuard.frees_shortfall). That
-# bounds the damage but does not hold the cap: every seat's talk outlasts the old one at once,
-# and the calls for the first seats that fail to free are placed before any has failed. Over 25
-# seeds 8 go over the cap (up to 3.29 %), with the fourteenth session's code and the thirteenth's
-# alike; on this one 3.02 % (122 abandons), 3.16 % without the check (see docs/benchmarks.md).
+# Seats past the old talk time still looked about to free, and for a minute after, the seats
+# 15-27 s into a 64-s talk looked ~40 % likely to free at 27 s: the window of completions still
+# held the old talks' deaths. Over 25 seeds 8 went over the cap (up to 3.29 %; this seed 3.02 %),
+# the frees check (pacing.guard.BudgetGuard.frees_shortfall) only bounding the damage. The check
+# that the calls begun lately outlive the table (pacing.estimators.DurationEstimator.lengthened)
+# sees it about a second after the first seats pass 27 s and rebuilds the table from the calls
+# begun since: 0 of 25 seeds over (worst 2.69 %), this one 2.48 %.
 _TALK_JUMP = {
     "name": "hunt",
     "seed": 1,
@@ -280,9 +280,11 @@ _FOUND = {
 }
 
 
-def test_the_frees_check_bounds_the_damage_of_talks_that_lengthen_at_once() -> None:
-    row = cap_hunt.run_one((_TALK_JUMP, 430181))
-    assert row["max_rate"] <= 0.031, row["max_rate"]  # (not held: see _TALK_JUMP)
+@pytest.mark.parametrize("seed", [430181, 7, 24])
+def test_the_cap_holds_when_every_talk_lengthens_at_once(seed: int) -> None:
+    # (seeds 7 and 24 broke it in the first wave alone: 3.29 % and 3.28 %)
+    row = cap_hunt.run_one((_TALK_JUMP, seed))
+    assert not row["breach"], row["max_rate"]
 
 
 @pytest.mark.parametrize("name", sorted(_FOUND))
