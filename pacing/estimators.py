@@ -493,14 +493,36 @@ class DurationEstimator:
 
     def mean(self) -> float:
         """Recency-weighted mean of completed durations, shrunk toward the prior mean (by the
-        prior's fading weight, :meth:`_prior_share`)."""
+        prior's fading weight, :meth:`_prior_share`); after a lengthening, of the durations
+        begun since alone (the prior mean while none has ended: see :meth:`regime_count`)."""
         n = len(self._samples)
         if n == 0:
             return self.prior.mean
         w = self._recency[-n:]
         x = np.fromiter(self._samples, np.float64, n)
+        kept = self._in_regime(x)
+        if kept is not None:
+            w = w * kept
         pw = self.prior.weight * self._prior_share()
-        return float((w @ x + pw * self.prior.mean) / (w.sum() + pw))
+        total = float(w.sum()) + pw
+        if total <= 1e-12:
+            return self.prior.mean
+        return float((w @ x + pw * self.prior.mean) / total)
+
+    def _in_regime(self, x: FloatArray) -> NDArray[np.bool_] | None:
+        """Which of the window's durations ``x`` (oldest first) began in the current regime;
+        None while there is one regime only."""
+        if self._regime_born == -math.inf:
+            return None
+        ended = np.fromiter(self._ended, np.float64, x.size)
+        return ended - x >= self._regime_born
+
+    def regime_count(self) -> int:
+        """How many of the window's durations began in the current regime (all of them until
+        :meth:`lengthened` finds a new one): what a caller asks before trusting :meth:`mean`."""
+        n = len(self._samples)
+        kept = self._in_regime(np.fromiter(self._samples, np.float64, n)) if n else None
+        return n if kept is None else int(kept.sum())
 
     def _prior_share(self) -> float:
         """The share of its weight the prior keeps: it is the oldest evidence there is, so it

@@ -252,7 +252,8 @@ class PacingEstimators:
 
     def _wrap_shift(self, wrapup_elapsed: FloatArray) -> float:
         """The wrap-up a talking seat is forecast to need after its call: the learnt mean, and
-        until ``MIN_WRAPUPS`` wrap-ups have ended at least the prior's 95th percentile and the
+        until ``MIN_WRAPUPS`` wrap-ups have ended (in the current regime: after a lengthening
+        the old ones' mean is not the new ones') at least the prior's 95th percentile and the
         longest wrap-up still running.
 
         A campaign's first wave of calls ends together; until one of their wrap-ups ends, the
@@ -261,7 +262,7 @@ class PacingEstimators:
         and broke the cap (4.8 %) before its first wrap-up ended.
         """
         mean = self.wrapup.mean()
-        if self.wrapup.count >= self.MIN_WRAPUPS:
+        if self.wrapup.regime_count() >= self.MIN_WRAPUPS:
             return mean
         running = float(wrapup_elapsed.max()) if wrapup_elapsed.size else 0.0
         p95 = float(self.priors.wrapup.quantiles(np.array([0.95]))[0])

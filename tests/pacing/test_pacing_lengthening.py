@@ -96,6 +96,9 @@ def test_a_constant_talk_that_more_than_doubles_is_seen_within_seconds() -> None
     table = est.survival_table(running, t)
     s15, s28 = survival_at(table, est.step, np.array([15.0, 28.0]))
     assert s28 / s15 > 0.99
+    # Nor is the old talks' mean the new regime's: none of its calls has ended yet.
+    assert est.regime_count() == 0 and est.count > 400
+    assert est.mean() == est.prior.mean
 
 
 @pytest.mark.parametrize(
