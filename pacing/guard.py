@@ -32,7 +32,7 @@ import numpy as np
 
 from pacing.budget import AbandonLedger
 from pacing.estimators import FloatArray
-from pacing.kernels import worst_case_room
+from pacing.kernels import seat_power_sums, worst_case_room
 from pacing.model import PacingEstimators, PacingModel
 from pacing.risk import ForecastMoments
 
@@ -60,7 +60,9 @@ class BudgetGuard:
 
     #: Posterior quantile of the hit rate the guard sizes for.
     HIT_QUANTILE = 0.95
-    #: Share of the seats forecast to come free the guard counts on (talk time may double).
+    #: Share of the seats forecast to come free the guard counts on when the model has no
+    #: tables of durations twice as long (:data:`pacing.model.SLOW`); with them it counts the
+    #: seats that would come free even then (see :meth:`room`).
     FREES_TRUST = 0.5
     #: Standard deviations of margin on both answers (more) and seats coming free (fewer).
     GUARD_SD = 3.0
@@ -232,6 +234,8 @@ class BudgetGuard:
         moments: ForecastMoments,
         ring_ages: FloatArray,
         *,
+        talk: FloatArray,
+        wrap: FloatArray,
         idle: int,
         waiting: int,
         allowed: int,
@@ -248,11 +252,24 @@ class BudgetGuard:
         ``hit_jump`` times the estimate and the estimate over the share of answers the ring
         timeout lets through (:meth:`unhidden_hit`), plus ``GUARD_SD`` sd and Bernstein's
         small-count correction (see :func:`pacing.kernels.worst_case_room`) — and seats coming
-        free low (``FREES_TRUST`` x (mean - ``GUARD_SD`` sd) of the conditioned forecast; less
-        while seats come free far fewer than forecast, :meth:`frees_shortfall`), and keeps that
-        worst case within the remaining budget. Calls that have rung past the trim age count
-        with their late answers, up to the seats free (the trimmed forecast leaves them out);
-        until ``MIN_OUTCOMES`` outcomes are learnt every line in flight counts as a live answer.
+        free low: mean - ``GUARD_SD`` sd of the seats that would come free were every talk and
+        wrap-up twice as long (the model's ``talk_free_slow`` and ``wrap_free_slow``; without
+        them ``FREES_TRUST`` of the forecast), less while seats come free far fewer than
+        forecast (:meth:`frees_shortfall`) — and keeps that worst case within the remaining
+        budget.
+
+        Durations that lengthen at once for the whole team are what the slow tables are for:
+        with constant or nearly constant talks every seat fails to free at the same moment,
+        and the calls placed an answer delay ahead of it are answered with no seat for them.
+        Half the forecast, the guard's count before, was still too many there: 127 seats whose
+        27-s talks became 64 s broke a 1 % cap on 5 seeds of 5 (up to 1.46 %), 60 seats whose
+        10-s wrap-ups became 40 s a 3 % cap on 3 (4.00 %); now none (0.58 % and 2.70 % at
+        worst). The doubled tables count a seat near the end of a fixed talk as busy, and
+        seats in a short wrap-up, or in talks that vary, much as half the forecast did.
+
+        Calls that have rung past the trim age count with their late answers, up to the seats
+        free (the trimmed forecast leaves them out); until ``MIN_OUTCOMES`` outcomes are learnt
+        every line in flight counts as a live answer.
 
         ``ring_ages`` the ring ages of the lines in flight (calls requested, not yet placed, at
         0); ``idle`` ready seats, ``waiting`` live answers without a seat, ``allowed`` abandons the
@@ -271,7 +288,14 @@ class BudgetGuard:
             self.HIT_QUANTILE,
             max(hit_jump * hit, self.unhidden_hit(now, hit, ring_timeout_s)),
         )
-        powers, scale = moments.powers, hit_q / max(model.hit_upper, 1e-9)
+        scale = hit_q / max(model.hit_upper, 1e-9)
+        powers, trust = moments.powers, self.FREES_TRUST
+        if model.talk_free_slow is not None and model.wrap_free_slow is not None:
+            slow = seat_power_sums(
+                talk, model.talk_step, model.talk_free_slow,
+                wrap, model.wrap_step, model.wrap_free_slow,
+            )  # fmt: skip
+            powers, trust = np.concatenate((slow, powers[3:])), 1.0
         if est.rates.observations < self.MIN_OUTCOMES:
             # Neither the hit rate nor the answer delays are known yet: every line in flight
             # is counted as a live answer by the first horizon (r = 1, no variance).
@@ -294,7 +318,7 @@ class BudgetGuard:
             hit_q,
             scale,
             self.GUARD_SD,
-            self.FREES_TRUST * self.frees_shortfall(now),
+            trust * self.frees_shortfall(now),
             idle + allowed - waiting,
         )
         max_new = int(max(0.0, math.floor(k_min)))

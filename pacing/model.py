@@ -77,6 +77,10 @@ class PacingModel:
     ring_gain: FloatArray  # (ring bins, J): S_a(a) - S_a(a + h_j)
     talk_mean: float
     wrap_mean: float
+    # The same as talk_free and wrap_free were every duration ``SLOW`` times longer (the
+    # budget guard's seats coming free, :meth:`pacing.guard.BudgetGuard.room`).
+    talk_free_slow: FloatArray | None = None
+    wrap_free_slow: FloatArray | None = None
 
     def seat_free(self, talk_elapsed: FloatArray, wrapup_elapsed: FloatArray) -> FloatArray:
         """P(each busy seat is free within each horizon), shape (J, talking + wrap-up): a seat
@@ -127,6 +131,17 @@ class PacingModel:
             hit, min(1.0, hit + self.machine),
         )  # fmt: skip
         return ForecastMoments(powers, ring_age.size, talk_elapsed.size + wrapup_elapsed.size)
+
+
+#: How many times longer every seat duration may become at once, for the budget guard: the
+#: seats it counts on are those that would come free even then.
+SLOW = 2.0
+
+
+def _stretched(surv: FloatArray, factor: float) -> FloatArray:
+    """The survival table of the same durations ``factor`` times longer, on the same grid."""
+    grid = np.arange(surv.size, dtype=np.float64) / factor
+    return np.interp(grid, np.arange(surv.size, dtype=np.float64), surv)
 
 
 def _conditional_table(
@@ -340,6 +355,7 @@ class PacingEstimators:
             within = horizons + self._connect_window
             wrap_mean = self._wrap_shift(wrapup_elapsed)
             wrap_surv = self.wrapup.survival_table(wrapup_elapsed, now)
+            talk_surv = self.talk.survival_table(talk_elapsed, now)
             # (all tables are rebuilt together: at 15 s intervals this costs ~1 ms)
             self._model = PacingModel(
                 hit=self.rates.human,
@@ -349,12 +365,7 @@ class PacingEstimators:
                 fractions=fractions,
                 within=within,
                 talk_step=self.talk.step,
-                talk_free=_conditional_table(
-                    self.talk.survival_table(talk_elapsed, now),
-                    self.talk.step,
-                    within - wrap_mean,
-                    0.0,
-                ),
+                talk_free=_conditional_table(talk_surv, self.talk.step, within - wrap_mean, 0.0),
                 wrap_step=self.wrapup.step,
                 wrap_free=_conditional_table(wrap_surv, self.wrapup.step, within, 1.0),
                 ring_step=step,
@@ -363,6 +374,12 @@ class PacingEstimators:
                 ring_gain=self._ring_gain(answer_surv, step, horizons, None),
                 talk_mean=self.talk.mean(),
                 wrap_mean=wrap_mean,
+                talk_free_slow=_conditional_table(
+                    _stretched(talk_surv, SLOW), self.talk.step, within - SLOW * wrap_mean, 0.0
+                ),
+                wrap_free_slow=_conditional_table(
+                    _stretched(wrap_surv, SLOW), self.wrapup.step, within, 1.0
+                ),
             )
             self._trimmed_model = None
             if (

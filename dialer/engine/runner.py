@@ -498,6 +498,8 @@ class CampaignRunner:
                     model,
                     moments,
                     ages,
+                    talk=talk,
+                    wrap=wrap,
                     idle=idle,
                     waiting=len(self._waiting),
                     allowed=allowed,

@@ -168,3 +168,13 @@ def test_cumulative_hazards_match_the_table() -> None:
     cum_h, cum_v = cumulative_hazards(surv)
     assert np.allclose(cum_h, np.concatenate([[0.0], np.cumsum(h)]))
     assert np.allclose(cum_v, np.concatenate([[0.0], np.cumsum(h * (1.0 - h))]))
+
+
+def test_a_stretched_table_is_the_same_durations_longer() -> None:
+    from pacing.model import _stretched
+
+    surv = np.ones(41)
+    surv[14:] = 0.0  # every duration between 26 and 28 s on a 2-s grid
+    slow = _stretched(surv, 2.0)
+    assert slow[26] == 1.0 and slow[27] == 0.5 and slow[28] == 0.0  # (52 s, 54 s, 56 s)
+    assert np.all(np.diff(slow) <= 0.0)
