@@ -511,8 +511,9 @@ class DurationEstimator:
 
     def _in_regime(self, x: FloatArray) -> NDArray[np.bool_] | None:
         """Which of the window's durations ``x`` (oldest first) began in the current regime;
-        None while there is one regime only."""
-        if self._regime_born == -math.inf:
+        None while there is one regime only, or when some came without their end times (then
+        when they began is not known: all count)."""
+        if self._regime_born == -math.inf or not self._timed:
             return None
         ended = np.fromiter(self._ended, np.float64, x.size)
         return ended - x >= self._regime_born

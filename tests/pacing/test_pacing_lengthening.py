@@ -99,6 +99,10 @@ def test_a_constant_talk_that_more_than_doubles_is_seen_within_seconds() -> None
     # Nor is the old talks' mean the new regime's: none of its calls has ended yet.
     assert est.regime_count() == 0 and est.count > 400
     assert est.mean() == est.prior.mean
+    # (a duration without its end time cannot be placed in a regime: all count again)
+    est.observe(63.9)
+    assert est.regime_count() == len(est._samples)
+    assert est.mean() > 26.9
 
 
 @pytest.mark.parametrize(
