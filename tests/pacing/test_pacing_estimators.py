@@ -222,16 +222,19 @@ def test_running_calls_counted_from_the_window_give_the_true_law(
     fewer seats forecast free than came free. Counted from the age they had when the window
     began, the table matches the law the calls were drawn from."""
     # ~40 calls end a second against a mean of 20-200 s: 1,600 completions span 40 s (with
-    # 400, the seat window's size, the sampling error alone passed 0.07 on ~3 % of examples)
+    # 400, the seat window's size, the sampling error alone passed 0.07 on ~3 % of examples).
+    # Over 300 random examples the worst of the three quantiles erred by 0.043 at the median,
+    # 0.068 at the 99th percentile and 0.082 at most (CI drew seed 0, mean 189, cv 1: 0.076),
+    # while counted from age 0 the table erred by 0.167 at least: the bound sits between.
     est, running, now, truth = _stationary_window(seed, mean, cv, 40.0, 1600, 480.0)
     table = est.survival_table(running, now)
     from_zero = est.survival_table(running)
     worst_from_zero = 0.0
     for q in (0.25, 0.5, 0.75):
         t = np.array([float(np.quantile(truth, q))])
-        assert abs(float(survival_at(table, 1.0, t)[0]) - (1 - q)) < 0.07
+        assert abs(float(survival_at(table, 1.0, t)[0]) - (1 - q)) < 0.1
         worst_from_zero = max(worst_from_zero, float(survival_at(from_zero, 1.0, t)[0]) - (1 - q))
-    assert worst_from_zero > 0.1  # (what the table looked like before)
+    assert worst_from_zero > 0.12  # (what the table looked like before)
 
 
 def test_running_calls_table_without_times_or_running_calls_is_the_plain_one() -> None:
