@@ -442,7 +442,6 @@ class DurationEstimator:
         if self._hazards is None:
             return False
         cum_h, cum_v = self._hazards
-        reach = now - self._ended[0] if self.count > len(self._samples) else math.inf
         cut = cohort_lengthening(
             self._ring_end,
             self._ring_x,
@@ -452,7 +451,7 @@ class DurationEstimator:
             cum_v,
             self.step,
             self._cuts,
-            reach,
+            self._reach(now),
             self.LENGTHENED_Z,
             self.LENGTHENED_DEATHS,
         )
@@ -462,6 +461,11 @@ class DurationEstimator:
         self._hazards = None  # (until the table is rebuilt on the new regime)
         self.lengthenings += 1
         return True
+
+    def _reach(self, now: float) -> float:
+        """How far back (seconds before ``now``) the window holds every completion: to its
+        oldest once it has forgotten one, all the way (``inf``) until then."""
+        return now - self._ended[0] if self.count > len(self._samples) else math.inf
 
     @property
     def regime_born(self) -> float:
@@ -614,14 +618,13 @@ class DurationEstimator:
         ago = now - np.fromiter(self._ended, np.float64, n)
         span = float(ago[0])
         decay = math.log(2.0) * n / (self._half_life * span) if span > 0.0 else 0.0
-        reach = span if self.count > n else math.inf  # (how far back the window is complete)
         table = km_survival_exposed(
             x,
             ago,
             running,
             self._prior_deaths * self._prior_share(),
             self.step,
-            reach,
+            self._reach(now),
             decay,
             self.TAIL_AT_RISK,
             self.TAIL_FROM,

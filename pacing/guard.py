@@ -60,9 +60,9 @@ class BudgetGuard:
 
     #: Posterior quantile of the hit rate the guard sizes for.
     HIT_QUANTILE = 0.95
-    #: Share of the seats forecast to come free the guard counts on when the model has no
-    #: tables of durations twice as long (:data:`pacing.model.SLOW`); with them it counts the
-    #: seats that would come free even then (see :meth:`room`).
+    #: Share of the seats forecast to come free the thin-budget mode counts on (talk time may
+    #: double; :mod:`pacing.thin`). The guard itself counts the seats that would come free
+    #: were every duration twice as long (:data:`pacing.model.SLOW`, see :meth:`room`).
     FREES_TRUST = 0.5
     #: Standard deviations of margin on both answers (more) and seats coming free (fewer).
     GUARD_SD = 3.0
@@ -210,8 +210,8 @@ class BudgetGuard:
         Talk times that lengthen at once (a new script, a talk time more than doubling) leave
         the forecast counting on seats that stay busy: it learns the new talks only as they
         end, and until then every seat that began one looks due at the old talk time. The
-        guard trusts ``FREES_TRUST`` of the frees forecast ("talk time may double"); this
-        scales that trust by the share that came, so the frees that stopped coming stop
+        guard counts the seats that would come free were every duration twice as long; this
+        scales that count by the share that came, so the frees that stopped coming stop
         counting within seconds (the cap hunt: 127 seats whose constant 27-s talks became 64 s
         at 417 s, 65 abandons at 1,963 live answers where 58 were allowed, 3.31 % under a 3 %
         cap; 127 and 250 seats whose gamma talks became four times longer, 3.07 and 3.01 %).
@@ -253,10 +253,9 @@ class BudgetGuard:
         timeout lets through (:meth:`unhidden_hit`), plus ``GUARD_SD`` sd and Bernstein's
         small-count correction (see :func:`pacing.kernels.worst_case_room`) — and seats coming
         free low: mean - ``GUARD_SD`` sd of the seats that would come free were every talk and
-        wrap-up twice as long (the model's ``talk_free_slow`` and ``wrap_free_slow``; without
-        them ``FREES_TRUST`` of the forecast), less while seats come free far fewer than
-        forecast (:meth:`frees_shortfall`) — and keeps that worst case within the remaining
-        budget.
+        wrap-up twice as long (the model's ``talk_free_slow`` and ``wrap_free_slow``), less
+        while seats come free far fewer than forecast (:meth:`frees_shortfall`) — and keeps
+        that worst case within the remaining budget.
 
         Durations that lengthen at once for the whole team are what the slow tables are for:
         with constant or nearly constant talks every seat fails to free at the same moment,
@@ -289,13 +288,11 @@ class BudgetGuard:
             max(hit_jump * hit, self.unhidden_hit(now, hit, ring_timeout_s)),
         )
         scale = hit_q / max(model.hit_upper, 1e-9)
-        powers, trust = moments.powers, self.FREES_TRUST
-        if model.talk_free_slow is not None and model.wrap_free_slow is not None:
-            slow = seat_power_sums(
-                talk, model.talk_step, model.talk_free_slow,
-                wrap, model.wrap_step, model.wrap_free_slow,
-            )  # fmt: skip
-            powers, trust = np.concatenate((slow, powers[3:])), 1.0
+        slow = seat_power_sums(
+            talk, model.talk_step, model.talk_free_slow,
+            wrap, model.wrap_step, model.wrap_free_slow,
+        )  # fmt: skip
+        powers = np.concatenate((slow, moments.powers[3:]))
         if est.rates.observations < self.MIN_OUTCOMES:
             # Neither the hit rate nor the answer delays are known yet: every line in flight
             # is counted as a live answer by the first horizon (r = 1, no variance).
@@ -318,7 +315,7 @@ class BudgetGuard:
             hit_q,
             scale,
             self.GUARD_SD,
-            trust * self.frees_shortfall(now),
+            self.frees_shortfall(now),
             idle + allowed - waiting,
         )
         max_new = int(max(0.0, math.floor(k_min)))

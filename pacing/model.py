@@ -79,8 +79,8 @@ class PacingModel:
     wrap_mean: float
     # The same as talk_free and wrap_free were every duration ``SLOW`` times longer (the
     # budget guard's seats coming free, :meth:`pacing.guard.BudgetGuard.room`).
-    talk_free_slow: FloatArray | None = None
-    wrap_free_slow: FloatArray | None = None
+    talk_free_slow: FloatArray
+    wrap_free_slow: FloatArray
 
     def seat_free(self, talk_elapsed: FloatArray, wrapup_elapsed: FloatArray) -> FloatArray:
         """P(each busy seat is free within each horizon), shape (J, talking + wrap-up): a seat
