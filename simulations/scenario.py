@@ -21,7 +21,7 @@ from pacing.estimators import DistributionPrior
 from pacing.model import Priors
 from pacing.trim import MIN_RING_S
 
-DIST_KINDS = ("constant", "exponential", "lognormal", "gamma")
+DIST_KINDS = ("constant", "exponential", "lognormal", "gamma", "mixture", "empirical")
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
@@ -51,14 +51,23 @@ def parse_duration(value: Any, where: str) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Dist:
-    """A duration distribution: constant, exponential, lognormal or gamma (seconds)."""
+    """A duration distribution (seconds): constant, exponential, lognormal or gamma by mean and
+    sd; a ``mixture`` of those (talk times are often two populations: quick refusals and
+    conversations); or ``empirical``, durations drawn with replacement from recorded ones
+    (listed, or read from a file of one number per line — a real campaign's history replayed).
+
+    ``mean`` and ``sd`` are the distribution's own, whatever its kind (the priors read them)."""
 
     kind: str
     mean: float
     sd: float = 0.0
+    parts: tuple[tuple[float, Dist], ...] = ()  # mixture: (weight, component), weights sum to 1
+    values: tuple[float, ...] = ()  # empirical: the recorded durations
 
     @classmethod
-    def parse(cls, raw: Any, where: str) -> Dist:
+    def parse(cls, raw: Any, where: str, base_dir: Path | None = None) -> Dist:
+        """``raw`` as in a scenario file; ``base_dir`` is where an empirical file's relative
+        path starts (the scenario file's folder)."""
         if isinstance(raw, int | float) and not isinstance(raw, bool):
             return cls("constant", float(raw))
         if not isinstance(raw, dict):
@@ -66,6 +75,10 @@ class Dist:
         kind = raw.get("dist", "constant")
         if kind not in DIST_KINDS:
             raise ScenarioError(f"{where}.dist: {kind!r} is not one of {', '.join(DIST_KINDS)}")
+        if kind == "mixture":
+            return cls._mixture(raw, where, base_dir)
+        if kind == "empirical":
+            return cls._empirical(raw, where, base_dir)
         unknown = set(raw) - {"dist", "mean", "sd", "value"}
         if unknown:
             raise ScenarioError(f"{where}: unknown keys {sorted(unknown)}")
@@ -82,6 +95,53 @@ class Dist:
             sd = 0.0
         return cls(kind, mean, sd)
 
+    @classmethod
+    def _mixture(cls, raw: dict[str, Any], where: str, base_dir: Path | None) -> Dist:
+        unknown = set(raw) - {"dist", "parts"}
+        if unknown:
+            raise ScenarioError(f"{where}: unknown keys {sorted(unknown)} (a mixture has 'parts')")
+        parts_raw = raw.get("parts")
+        if not isinstance(parts_raw, list) or not parts_raw:
+            raise ScenarioError(
+                f"{where}.parts: expected a list like [{{weight: 0.7, dist: lognormal, mean: 20, "
+                "sd: 10}, {weight: 0.3, dist: gamma, mean: 300, sd: 200}]"
+            )
+        weighted: list[tuple[float, Dist]] = []
+        for i, part in enumerate(parts_raw):
+            w = f"{where}.parts[{i}]"
+            if not isinstance(part, dict) or "weight" not in part:
+                raise ScenarioError(f"{w}: expected a mapping with 'weight' and a distribution")
+            weight = part["weight"]
+            if isinstance(weight, bool) or not isinstance(weight, int | float) or not weight > 0:
+                raise ScenarioError(f"{w}.weight: expected a number > 0, got {weight!r}")
+            if part.get("dist") == "mixture":
+                raise ScenarioError(f"{w}.dist: a mixture's parts cannot be mixtures")
+            dist = cls.parse({k: v for k, v in part.items() if k != "weight"}, w, base_dir)
+            weighted.append((float(weight), dist))
+        total = sum(w for w, _ in weighted)
+        parts = tuple((w / total, d) for w, d in weighted)
+        mean = sum(w * d.mean for w, d in parts)
+        second = sum(w * (d.sd**2 + d.mean**2) for w, d in parts)
+        return cls("mixture", mean, math.sqrt(max(second - mean * mean, 0.0)), parts=parts)
+
+    @classmethod
+    def _empirical(cls, raw: dict[str, Any], where: str, base_dir: Path | None) -> Dist:
+        unknown = set(raw) - {"dist", "values", "file"}
+        if unknown or ("values" in raw) == ("file" in raw):
+            raise ScenarioError(
+                f"{where}: an empirical distribution takes either 'values' (a list of "
+                "durations) or 'file' (one duration per line), and nothing else"
+            )
+        if "file" in raw:
+            values = _durations_file(raw["file"], f"{where}.file", base_dir)
+        else:
+            listed = raw["values"]
+            if not isinstance(listed, list) or not listed:
+                raise ScenarioError(f"{where}.values: expected a non-empty list of durations")
+            values = [parse_duration(v, f"{where}.values[{i}]") for i, v in enumerate(listed)]
+        arr = np.asarray(values, np.float64)
+        return cls("empirical", float(arr.mean()), float(arr.std()), values=tuple(values))
+
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         if self.kind == "constant":
             return np.full(n, self.mean)
@@ -90,8 +150,50 @@ class Dist:
         if self.kind == "lognormal":
             s2 = math.log(1 + (self.sd / self.mean) ** 2)
             return rng.lognormal(math.log(self.mean) - s2 / 2, math.sqrt(s2), n)
+        if self.kind == "empirical":
+            return rng.choice(np.asarray(self.values, np.float64), n)
+        if self.kind == "mixture":
+            which = rng.choice(len(self.parts), n, p=[w for w, _ in self.parts])
+            out = np.empty(n)
+            for i, (_, part) in enumerate(self.parts):
+                mask = which == i
+                out[mask] = part.sample(rng, int(mask.sum()))
+            return out
         shape = (self.mean / self.sd) ** 2
         return rng.gamma(shape, self.mean / shape, n)
+
+
+def _durations_file(name: Any, where: str, base_dir: Path | None) -> list[float]:
+    """Durations from a text or one-column CSV file (a header line and blank lines are
+    skipped); errors name the file and the line."""
+    if not isinstance(name, str) or not name.strip():
+        raise ScenarioError(f"{where}: expected a file name, got {name!r}")
+    path = Path(name)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise ScenarioError(f"{where}: cannot read {path}: {exc.strerror or exc}") from None
+    values: list[float] = []
+    for number, line in enumerate(lines, 1):
+        text = line.split(",")[0].strip()
+        if not text or text.startswith("#"):
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            if number == 1 and not values:
+                continue  # a header
+            raise ScenarioError(
+                f"{path}:{number}: expected a duration in seconds, got {text!r}"
+            ) from None
+        if not math.isfinite(value) or value < 0:
+            raise ScenarioError(f"{path}:{number}: a duration must be >= 0, got {text!r}")
+        values.append(value)
+    if not values:
+        raise ScenarioError(f"{where}: {path} holds no durations")
+    return values
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,15 +260,22 @@ class Scenario:
     campaign: Campaign
     decision_interval: float = 1.0
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    base_dir: Path | None = field(default=None, compare=False)  # where the file was read from
 
     @property
     def seats(self) -> int:
         return self.regime.seats
 
     def digest(self) -> str:
-        """Short hash of the scenario's content (recorded with every result)."""
-        text = json.dumps(self.raw, sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
+        """Short hash of the scenario's content (recorded with every result), durations read
+        from files included."""
+        h = hashlib.sha256(json.dumps(self.raw, sort_keys=True, default=str).encode())
+        for regime in (self.regime, *(c.regime for c in self.changes)):
+            for dist in (regime.talk, regime.wrapup, regime.answer_delay):
+                for d in (dist, *(part for _, part in dist.parts)):
+                    if d.values:
+                        h.update(np.asarray(d.values, np.float64).tobytes())
+        return h.hexdigest()[:12]
 
     def with_overrides(self, **params: Any) -> Scenario:
         """A copy with top-level keys replaced (``seats=50``, ``duration='1h'``, ``mode=...``,
@@ -184,10 +293,16 @@ class Scenario:
             elif key in ("human", "machine", "busy"):
                 raw.setdefault("outcomes", {})[key] = value
             elif key in ("talk_mean", "talk.mean"):
-                raw["talk"] = {**raw.get("talk", {}), "mean": value}
+                talk = raw.get("talk", {})
+                if isinstance(talk, dict) and talk.get("dist") in ("mixture", "empirical"):
+                    raise ScenarioError(
+                        f"{self.name}: talk_mean sets a parametric talk's mean; this scenario's "
+                        f"talk is {talk['dist']} (scale its parts or values instead)"
+                    )
+                raw["talk"] = {**talk, "mean": value}
             else:
                 raw[key] = value
-        return parse_scenario(raw, f"{self.name} (with {params})")
+        return parse_scenario(raw, f"{self.name} (with {params})", self.base_dir)
 
 
 _TOP_KEYS = {
@@ -197,8 +312,9 @@ _TOP_KEYS = {
 }  # fmt: skip
 
 
-def parse_scenario(raw: Any, source: str = "<scenario>") -> Scenario:
-    """Validate a scenario mapping; errors name ``source`` and the field."""
+def parse_scenario(raw: Any, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
+    """Validate a scenario mapping; errors name ``source`` and the field. ``base_dir``: where
+    empirical distributions' files are looked for (the scenario file's folder)."""
     if not isinstance(raw, dict):
         raise ScenarioError(f"{source}: a scenario is a mapping of keys")
     unknown = set(raw) - _TOP_KEYS
@@ -216,10 +332,10 @@ def parse_scenario(raw: Any, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(f"{where('seats')}: expected a whole number >= 0, got {seats!r}")
     regime = Regime(
         seats=seats,
-        talk=Dist.parse(raw["talk"], where("talk")),
-        wrapup=Dist.parse(raw.get("wrapup", 0), where("wrapup")),
+        talk=Dist.parse(raw["talk"], where("talk"), base_dir),
+        wrapup=Dist.parse(raw.get("wrapup", 0), where("wrapup"), base_dir),
         outcomes=Outcomes.parse(raw["outcomes"], where("outcomes")),
-        answer_delay=Dist.parse(raw["answer_delay"], where("answer_delay")),
+        answer_delay=Dist.parse(raw["answer_delay"], where("answer_delay"), base_dir),
     )
     changes: list[Change] = []
     for i, ch in enumerate(raw.get("changes") or []):
@@ -237,11 +353,12 @@ def parse_scenario(raw: Any, source: str = "<scenario>") -> Scenario:
                 raise ScenarioError(f"{w}.seats: expected a whole number >= 0, got {s!r}")
             r = replace(r, seats=s)
         if "talk" in ch:
-            r = replace(r, talk=Dist.parse(ch["talk"], f"{w}.talk"))
+            r = replace(r, talk=Dist.parse(ch["talk"], f"{w}.talk", base_dir))
         if "wrapup" in ch:
-            r = replace(r, wrapup=Dist.parse(ch["wrapup"], f"{w}.wrapup"))
+            r = replace(r, wrapup=Dist.parse(ch["wrapup"], f"{w}.wrapup", base_dir))
         if "answer_delay" in ch:
-            r = replace(r, answer_delay=Dist.parse(ch["answer_delay"], f"{w}.answer_delay"))
+            delay = Dist.parse(ch["answer_delay"], f"{w}.answer_delay", base_dir)
+            r = replace(r, answer_delay=delay)
         if "outcomes" in ch:
             r = replace(r, outcomes=Outcomes.parse(ch["outcomes"], f"{w}.outcomes", prev.outcomes))
         changes.append(Change(parse_duration(ch["at"], f"{w}.at"), r))
@@ -277,7 +394,7 @@ def parse_scenario(raw: Any, source: str = "<scenario>") -> Scenario:
         mode=str(camp_raw.get("mode", "predictive")),
         abandon_cap=float(cap),
         window=parse_duration(camp_raw.get("window", "24h"), where("campaign.window")),
-        priors=_parse_priors(camp_raw.get("priors"), where("campaign.priors")),
+        priors=_parse_priors(camp_raw.get("priors"), where("campaign.priors"), base_dir),
         hit_jump=float(jump),
         trim_ringing=None if trim is None else float(trim),
     )
@@ -305,10 +422,11 @@ def parse_scenario(raw: Any, source: str = "<scenario>") -> Scenario:
         campaign=campaign,
         decision_interval=di,
         raw=raw,
+        base_dir=base_dir,
     )
 
 
-def _parse_priors(raw: Any, where: str) -> Priors:
+def _parse_priors(raw: Any, where: str, base_dir: Path | None) -> Priors:
     if raw is None:
         return Priors()
     if not isinstance(raw, dict):
@@ -320,7 +438,7 @@ def _parse_priors(raw: Any, where: str) -> Priors:
             kw[key] = float(raw[key])
     for key in ("talk", "wrapup", "answer_delay"):
         if key in raw:
-            d = Dist.parse(raw[key], f"{where}.{key}")
+            d = Dist.parse(raw[key], f"{where}.{key}", base_dir)
             kw[key] = DistributionPrior(max(d.mean, 0.1), d.sd, getattr(p, key).weight)
     return replace(p, **kw)
 
@@ -334,4 +452,4 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(f"{p}: no such scenario file") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{p}: not valid YAML: {exc}") from None
-    return parse_scenario(raw, str(p))
+    return parse_scenario(raw, str(p), p.parent)

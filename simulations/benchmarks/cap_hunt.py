@@ -19,6 +19,16 @@ answer far better than the prior's 20 % (hit 0.3-0.95, answer delays 5-30 s, rin
 20-45 s, caps 1-5 %), where a large team sees its budget's first abandons allowed before it has
 learnt a single outcome.
 
+``--delay-shapes`` gives each scenario's answer delays (its first and those of its regime
+changes) a shape drawn from constant, exponential, gamma and lognormal, keeping their means and
+spreads (exponential: sd = mean): the estimators fit a lognormal to the answer delays they see,
+and this is where a list whose people answer otherwise would show it. The shapes come from a
+second draw, so the scenarios are otherwise those of the same ``--seed`` without it.
+
+``--two-populations`` makes every talk time (first and after talk changes) a mixture: the drawn
+talk for a share of 20-70 % of the calls, quick refusals (lognormal, mean 5-40 s) for the rest —
+as outbound talk times often are. Also from a second draw.
+
 Exit status 1 when a breach was found. Same ``--seed``, same scenarios.
 """
 
@@ -110,6 +120,50 @@ def random_scenario(rng: random.Random, max_jump: float = 2.0) -> tuple[dict[str
     return raw, rng.randint(0, 10**6)
 
 
+DELAY_SHAPES = ("constant", "exponential", "gamma", "lognormal")
+
+
+def reshaped(raw: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """``raw`` with its answer delays (first and changes) of one shape drawn by ``rng``."""
+    shape = rng.choice(DELAY_SHAPES)
+
+    def delay(d: dict[str, Any]) -> dict[str, Any]:
+        if shape == "constant":
+            return {"dist": shape, "value": d["mean"]}
+        if shape == "exponential":
+            return {"dist": shape, "mean": d["mean"]}
+        return {**d, "dist": shape}
+
+    out = {**raw, "answer_delay": delay(raw["answer_delay"])}
+    if "changes" in raw:
+        out["changes"] = [
+            {**c, "answer_delay": delay(c["answer_delay"])} if "answer_delay" in c else c
+            for c in raw["changes"]
+        ]
+    return out
+
+
+def two_populations(raw: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """``raw`` with its talk times (first and changes) a mixture of quick refusals, drawn by
+    ``rng``, and the talk drawn before for the rest."""
+    quick = round(math.exp(rng.uniform(math.log(5), math.log(40))), 1)
+    refusal = {"dist": "lognormal", "mean": quick, "sd": round(quick * 0.5, 1)}
+    kept = round(rng.uniform(0.2, 0.7), 2)
+
+    def mixed(talk: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "dist": "mixture",
+            "parts": [{"weight": round(1 - kept, 2), **refusal}, {"weight": kept, **talk}],
+        }
+
+    out = {**raw, "talk": mixed(raw["talk"])}
+    if "changes" in raw:
+        out["changes"] = [
+            {**c, "talk": mixed(c["talk"])} if "talk" in c else c for c in raw["changes"]
+        ]
+    return out
+
+
 def stretched(raw: dict[str, Any], duration: float) -> dict[str, Any]:
     """``raw`` lasting ``duration`` seconds, each regime change at the same fraction of it."""
     scale = duration / float(raw["duration"])
@@ -189,6 +243,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--start", action="store_true", help="draw campaign starts (first 5 min, see above)"
     )
+    ap.add_argument(
+        "--delay-shapes",
+        action="store_true",
+        help="answer delays of any shape, not only lognormal (see above)",
+    )
+    ap.add_argument(
+        "--two-populations",
+        action="store_true",
+        help="talk times a mixture of quick refusals and the drawn talk (see above)",
+    )
     args = ap.parse_args(argv)
     if args.runs < 1:
         ap.error(f"--runs must be at least 1, got {args.runs}")
@@ -207,6 +271,12 @@ def main(argv: list[str] | None = None) -> int:
         if length <= 0:
             ap.error(f"--duration must be above 0, got {args.duration}")
         jobs = [(stretched(raw, length), seed) for raw, seed in jobs]
+    if args.delay_shapes:
+        shapes = random.Random(f"shapes-{args.seed}")
+        jobs = [(reshaped(raw, shapes), seed) for raw, seed in jobs]
+    if args.two_populations:
+        mixes = random.Random(f"talks-{args.seed}")
+        jobs = [(two_populations(raw, mixes), seed) for raw, seed in jobs]
     breaches = 0
     with ProcessPoolExecutor(max(1, args.workers)) as pool:
         for row in pool.map(run_one, jobs):

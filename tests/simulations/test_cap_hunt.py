@@ -46,6 +46,37 @@ def test_a_stretched_draw_keeps_its_changes_at_the_same_fractions_of_the_run() -
         }
 
 
+def test_reshaped_draws_change_only_their_delays_or_talks() -> None:
+    rng = random.Random(13)
+    draws = [cap_hunt.random_scenario(rng) for _ in range(200)]
+    shapes, mixes = random.Random("s"), random.Random("t")
+    delay_kinds, talk_shares = set(), set()
+    for raw, _seed in draws:
+        for reshape, key in (
+            (cap_hunt.reshaped, "answer_delay"),
+            (cap_hunt.two_populations, "talk"),
+        ):
+            out = reshape(raw, shapes if key == "answer_delay" else mixes)
+            sc = parse_scenario(out, "hunt")  # raises on a bad draw
+            assert {k: v for k, v in out.items() if k not in (key, "changes")} == {
+                k: v for k, v in raw.items() if k not in (key, "changes")
+            }
+            for before, after in zip(raw.get("changes", []), out.get("changes", []), strict=True):
+                assert set(before) == set(after)
+                assert {k: v for k, v in after.items() if k != key} == {
+                    k: v for k, v in before.items() if k != key
+                }
+            if key == "answer_delay":
+                delay_kinds.add(sc.regime.answer_delay.kind)
+                assert sc.regime.answer_delay.mean == pytest.approx(raw[key]["mean"])
+            else:
+                _, (share, talk) = sc.regime.talk.parts
+                talk_shares.add(share)
+                assert talk == parse_scenario(raw, "hunt").regime.talk
+    assert delay_kinds == set(cap_hunt.DELAY_SHAPES)
+    assert min(talk_shares) >= 0.2 - 1e-9 and max(talk_shares) <= 0.7 + 1e-9
+
+
 def test_start_draws_are_valid_campaign_starts_and_repeat() -> None:
     draws = [cap_hunt.start_scenario(random.Random(3)) for _ in range(2)]
     assert draws[0] == draws[1]
