@@ -114,11 +114,24 @@ class BudgetGuard:
             seen.popleft()
 
     # ------------------------------------------------------------------ the hit rate sized for
+    def outcomes_learnt(self) -> bool:
+        """Whether the hit rate stands on evidence: ``MIN_OUTCOMES`` dial outcomes, one of
+        them an answer at least.
+
+        Until a campaign's first answer its calls may all be answered past the ring timeout
+        rather than not at all: a list of people who all take 15.5 s to answer, rung for 15 s,
+        read as a hit rate of zero while 26 seats kept 1,040 lines ringing; when the delays
+        shortened to 9 s, 542 of the next 578 answers were abandoned (cap hunt ``--seed 74
+        --delay-shapes``). No answer seen, no rate is known: the lines stay one per idle seat.
+        """
+        est = self.estimators
+        return est.rates.observations >= self.MIN_OUTCOMES and est.answers_seen > 0
+
     def sizing_hit(self, now: float, model: PacingModel, quantile: float, floor: float) -> float:
         """The hit rate the safety sizing assumes: the highest of the posterior's ``quantile``,
         the last seconds' rate (:meth:`fast_hit`) and ``floor``, at most 1; 1 itself until
         ``MIN_OUTCOMES`` dial outcomes have been seen."""
-        if self.estimators.rates.observations < self.MIN_OUTCOMES:
+        if not self.outcomes_learnt():
             return 1.0
         hit = max(
             self.estimators.rates.human_quantile(quantile),
@@ -293,7 +306,7 @@ class BudgetGuard:
             wrap, model.wrap_step, model.wrap_free_slow,
         )  # fmt: skip
         powers = np.concatenate((slow, moments.powers[3:]))
-        if est.rates.observations < self.MIN_OUTCOMES:
+        if not self.outcomes_learnt():
             # Neither the hit rate nor the answer delays are known yet: every line in flight
             # is counted as a live answer by the first horizon (r = 1, no variance).
             powers = powers.copy()

@@ -207,6 +207,7 @@ class PacingEstimators:
         # The ring trim (see pacing.trim): the ring age past which the trimmed forecast counts
         # no answers — the runner's trim age plus LATE_ANSWER_GRACE_S (None: calls ring out).
         self.trim_from: float | None = None
+        self.answers_seen = 0  # dials answered (live or machine) since the campaign began
 
     # ------------------------------------------------------------------ observations
     def observe_dial(
@@ -233,6 +234,8 @@ class PacingEstimators:
                 self.fail_delay.observe_censored(ring_s, 1.0 - answering)
             return
         self.rates.observe(outcome, at)
+        if outcome != OutcomeRates.OTHER:
+            self.answers_seen += 1
         if self.hidden is not None:
             answered = ring_s is not None and outcome != OutcomeRates.OTHER
             self.hidden.observe(self.rates.last_decay, ring_s if answered else None)

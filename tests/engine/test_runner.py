@@ -251,7 +251,7 @@ def test_a_surge_of_live_answers_narrows_the_guard_within_seconds() -> None:
         history += [LedgerEntry(float(i), LedgerKind.ABANDON) for i in range(15)]
         r = CampaignRunner(RunnerConfig(mode="predictive"), history=history)
         for k in range(50):  # outcomes seen since the start (at the prior's 20 %)
-            r.estimators.rates.observe(OutcomeRates.HUMAN if k % 5 == 0 else OutcomeRates.OTHER)
+            r.estimators.observe_dial(OutcomeRates.HUMAN if k % 5 == 0 else OutcomeRates.OTHER)
         for i in range(10):
             r.seat_login(f"s{i}", 1985.0)
         for i in range(20):

@@ -20,9 +20,9 @@ def _runner(hit: float, seats: int = 10) -> CampaignRunner:
     # a hit rate the campaign is sure of (as after thousands of dials), and no budget yet
     priors = Priors(hit=hit, machine=0.0, strength=5000.0)
     r = CampaignRunner(RunnerConfig(mode="predictive", priors=priors))
-    seen = r.estimators.rates
+    est, seen = r.estimators, r.estimators.rates
     for k in range(BudgetGuard.MIN_OUTCOMES):  # enough outcomes seen to trust the rate
-        seen.observe(seen.HUMAN if k < round(hit * BudgetGuard.MIN_OUTCOMES) else seen.OTHER)
+        est.observe_dial(seen.HUMAN if k < round(hit * BudgetGuard.MIN_OUTCOMES) else seen.OTHER)
     for i in range(seats):
         r.seat_login(f"s{i}", 0.0)
     return r
@@ -87,9 +87,9 @@ def _budgeted_runner(hit: float, humans_seen: int, **kw: float) -> CampaignRunne
     history += [LedgerEntry(3000.0 + i, LedgerKind.ABANDON) for i in range(80)]
     priors = Priors(hit=hit, machine=0.0, strength=5000.0)
     r = CampaignRunner(RunnerConfig(mode="predictive", priors=priors, **kw), history=history)
-    seen = r.estimators.rates
+    est, seen = r.estimators, r.estimators.rates
     for k in range(BudgetGuard.MIN_OUTCOMES):
-        seen.observe(seen.HUMAN if k < humans_seen else seen.OTHER)
+        est.observe_dial(seen.HUMAN if k < humans_seen else seen.OTHER)
     for i in range(20):
         r.seat_login(f"s{i}", 4000.0)
     return r
@@ -190,7 +190,7 @@ def test_a_seat_leaving_after_its_call_is_not_forecast_to_come_free() -> None:
             est.observe_talk(float(talk), 3000.0 + k)
             est.observe_wrapup(5.0, 3000.0 + k)
         for k in range(200):
-            est.rates.observe(est.rates.HUMAN if k % 4 == 0 else est.rates.OTHER)
+            est.observe_dial(est.rates.HUMAN if k % 4 == 0 else est.rates.OTHER)
         for i in range(15):
             r.seats.move(f"s{i}", SeatState.RESERVED, 3800.0)
             r.seats.move(f"s{i}", SeatState.TALKING, 3800.0)

@@ -143,3 +143,22 @@ def test_a_campaign_of_two_populations_is_paced_within_the_cap() -> None:
     assert a.live_answers > 200
     assert a.max_abandon_rate <= 0.03
     assert a.talk_occupancy > 0.6
+
+
+def test_a_list_whose_answers_all_come_past_the_ring_timeout_is_not_flooded() -> None:
+    """Every person takes 15.5 s to answer a call rung for 15 s: the campaign sees no answer
+    at all, which is not a hit rate of zero (the answers may be hidden, and come the moment
+    the delays shorten). Until its first answer it keeps one line per idle seat; it used to
+    ramp to 40 lines per seat (1,040 for 26 seats)."""
+    raw = _scenario(
+        seats=26,
+        duration="10m",
+        talk={"dist": "exponential", "mean": 67},
+        outcomes={"human": 0.7, "machine": 0.09, "busy": 0.05},
+        answer_delay=15.5,
+        no_answer_timeout=15,
+        busy_delay=2.2,
+    )
+    r = simulate(parse_scenario(raw, "hidden.yaml"), 1, record_series=False)
+    assert r.live_answers == 0
+    assert r.max_lines <= 26
