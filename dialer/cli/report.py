@@ -3,6 +3,7 @@
     dialerctl report campaigns --from 2026-11-01 --to 2026-12-01 [--campaign demo] [--csv FILE]
     dialerctl report seats     --from 2026-11-25                  [--campaign demo] [--json]
     dialerctl report compliance --from 2026-11-01 --to 2026-12-01  [--campaign demo] [--csv FILE]
+    dialerctl report scenario --campaign demo --from 2026-11-25 --out replay/demo.yaml [--every 1h]
 
 Periods are UTC and half-open: ``--from`` inclusive, ``--to`` exclusive. A bare date means its
 00:00 UTC; without ``--to`` the period is one day from ``--from``; without ``--from`` it is today.
@@ -17,8 +18,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 
 from dialer.cli.common import DbOption, JsonOption, database, emit_json, err, fail, out, utcnow
+from dialer.config.values import parse_duration
 from dialer.reports import (
     Period,
     build_campaign_report,
@@ -36,7 +39,13 @@ from dialer.reports.compliance import (
     violation_lines,
     write_violations_csv,
 )
-from dialer.reports.load import load_attempts, load_seat_names
+from dialer.reports.load import (
+    StoredConfigError,
+    load_attempts,
+    load_campaign_config,
+    load_seat_names,
+)
+from dialer.reports.replay import SAMPLE_KINDS, ReplayError, replay_scenario
 from dialer.store.errors import NotFound
 
 report_app = typer.Typer(
@@ -201,6 +210,71 @@ def compliance_cmd(
             out.print(line, highlight=False, markup=False)
     if errors or not all(a.ok for a in audits):
         raise typer.Exit(1)
+
+
+@report_app.command("scenario")
+def scenario_cmd(
+    campaign: Annotated[str, typer.Option("--campaign", help="The campaign to replay.")],
+    out_path: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Scenario file to write (YAML); its recorded talk, wrap-up and answer delays "
+            "are written beside it (NAME-talk.txt, ...).",
+        ),
+    ],
+    start: FromOption = None,
+    end: ToOption = None,
+    seats: Annotated[
+        int | None,
+        typer.Option("--seats", help="Team size (default: the seats seen taking calls).", min=1),
+    ] = None,
+    every: Annotated[
+        str | None,
+        typer.Option(
+            "--every",
+            help="Cut the period into slices of this length (e.g. 1h): each becomes a regime "
+            "change of the outcome shares and the team.",
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """A pacing-sim scenario from the campaign's records over the period: its dial outcomes,
+    recorded durations (drawn with replacement), team, cap and ring settings. Then
+    `pacing-sim run FILE --mode ...` replays the campaign's history under any policy."""
+    period = parse_period(start, end)
+    step = None
+    if every is not None:
+        try:
+            step = timedelta(seconds=parse_duration(every))
+        except ValueError as exc:
+            fail(f"--every: {exc}")
+        if step.total_seconds() <= 0:
+            fail(f"--every must be above 0, got {every!r}")
+    stem = out_path.stem
+    files = {kind: f"{stem}-{kind.replace('_', '-')}.txt" for kind in SAMPLE_KINDS}
+    with database(db) as engine, engine.connect() as conn:
+        try:
+            config = load_campaign_config(conn, campaign)
+        except (NotFound, StoredConfigError) as exc:
+            fail(str(exc))
+        rows = load_attempts(conn, period, campaign)
+    try:
+        replay = replay_scenario(rows, config, period, files=files, seats=seats, every=step)
+    except ReplayError as exc:
+        fail(str(exc), 1)
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        for kind, name in files.items():
+            text = "".join(f"{x:g}\n" for x in replay.samples[kind])
+            (out_path.parent / name).write_text(f"# {kind}, seconds\n{text}")
+        header = f"# {campaign}, {period.label()}: replayed from {len(rows)} attempts\n"
+        out_path.write_text(header + yaml.safe_dump(replay.scenario, sort_keys=False))
+    except OSError as exc:
+        fail(f"--out {out_path}: {exc.strerror or exc}", 1)
+    out.print(f"wrote {out_path} (and {', '.join(files.values())} beside it)")
+    for note in replay.notes:
+        out.print(f"note: {note}", highlight=False, markup=False)
 
 
 def _mount_trial_report() -> None:

@@ -23,7 +23,6 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import IO, Any, TypeVar
 
-from pydantic import ValidationError
 from rich.table import Table
 from sqlalchemy import Connection, or_, select
 
@@ -37,6 +36,7 @@ from dialer.engine.compliance import (
     max_rolling_rate,
 )
 from dialer.engine.leads import DncEntry, DncSet
+from dialer.reports.load import StoredConfigError, campaign_config
 from dialer.reports.records import Period
 from dialer.reports.render import format_rate
 from dialer.states import AttemptOutcome, LedgerKind
@@ -48,9 +48,9 @@ _CHUNK = 900  # bound parameters per IN (SQLite's limit is 999 on old builds)
 T = TypeVar("T")
 
 
-class AuditInputError(ValueError):
-    """The records cannot be audited as they stand (e.g. a campaign's stored configuration no
-    longer validates); the message names the campaign and the problem."""
+#: The records cannot be audited as they stand: a campaign's stored configuration no longer
+#: validates (the message names the campaign and the problem).
+AuditInputError = StoredConfigError
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +100,7 @@ def audit_campaigns(
     audits = []
     for row in rows:
         try:
-            config = _config(row.name, row.config_json)
+            config = campaign_config(row.name, row.config_json)
         except AuditInputError as exc:
             if errors is None:
                 raise
@@ -108,21 +108,6 @@ def audit_campaigns(
             continue
         audits.append(audit_campaign(conn, config, period))
     return audits
-
-
-def _config(name: str, stored: object) -> CampaignConfig:
-    data = dict(stored) if isinstance(stored, dict) else {}
-    data["name"] = name
-    try:
-        return CampaignConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise AuditInputError(
-            f"campaign {name}: the configuration stored by 'campaign apply' does not validate "
-            f"({problems}); apply campaigns.yaml again"
-        ) from None
 
 
 def audit_campaign(conn: Connection, config: CampaignConfig, period: Period) -> ComplianceAudit:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
 from sqlalchemy import Connection, select
 
+from dialer.config.models import CampaignConfig
 from dialer.reports.records import AttemptRecord, Period
-from dialer.store.schema import Attempt, Seat
+from dialer.store.errors import NotFound
+from dialer.store.schema import Attempt, Seat, campaigns
 
 _ATTEMPT_COLUMNS = (
     "id", "campaign", "placed_at", "outcome", "seat_id", "answered_at", "amd_result",
@@ -36,3 +39,32 @@ def load_seat_names(conn: Connection, campaign: str | None = None) -> dict[str, 
     if campaign is not None:
         query = query.where(table.c.campaign == campaign)
     return {row.id: row.name for row in conn.execute(query)}
+
+
+class StoredConfigError(ValueError):
+    """A campaign's stored configuration no longer validates; the message names the campaign
+    and the problem."""
+
+
+def campaign_config(name: str, stored: object) -> CampaignConfig:
+    """The configuration ``campaign apply`` stored for campaign ``name``, validated again."""
+    data = dict(stored) if isinstance(stored, dict) else {}
+    data["name"] = name
+    try:
+        return CampaignConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise StoredConfigError(
+            f"campaign {name}: the configuration stored by 'campaign apply' does not validate "
+            f"({problems}); apply campaigns.yaml again"
+        ) from None
+
+
+def load_campaign_config(conn: Connection, name: str) -> CampaignConfig:
+    """One campaign's stored configuration; ``NotFound`` when there is no such campaign."""
+    row = conn.execute(select(campaigns.c.config_json).where(campaigns.c.name == name)).first()
+    if row is None:
+        raise NotFound(f"no campaign named {name!r}")
+    return campaign_config(name, row.config_json)
