@@ -25,7 +25,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from dialer.config.models import CampaignConfig
@@ -89,7 +89,8 @@ def replay_scenario(
     team = seats if seats is not None else len({r.seat_id for r in done if r.connected})
     if team < 1:
         raise ReplayError(f"{where}: --seats must be at least 1, got {team}")
-    first, last = done[0].placed_at, done[-1].placed_at
+    first = min(r.placed_at for r in done)
+    last = max(r.placed_at for r in done)
     duration = max(60.0, (last - first).total_seconds())
     pacing = config.pacing
     timeout = max(config.no_answer_timeout_s, config.min_ring_s)
@@ -146,7 +147,7 @@ def _shares(dials: Sequence[AttemptRecord]) -> dict[str, float]:
 
 def _slices(
     dials: Sequence[AttemptRecord],
-    first: Any,
+    first: datetime,
     duration: float,
     every: timedelta,
     seats: int | None,
@@ -157,10 +158,12 @@ def _slices(
     step = every.total_seconds()
     if step <= 0:
         raise ReplayError(f"--every must be above 0, got {every}")
+    slices: dict[int, list[AttemptRecord]] = {}
+    for r in dials:
+        slices.setdefault(int((r.placed_at - first).total_seconds() // step), []).append(r)
     changes: list[dict[str, Any]] = []
     for k in range(1, math.ceil(duration / step)):
-        lo, hi = first + timedelta(seconds=k * step), first + timedelta(seconds=(k + 1) * step)
-        part = [r for r in dials if lo <= r.placed_at < hi]
+        part = slices.get(k, [])
         if len(part) < MIN_SLICE_DIALS:
             continue
         change: dict[str, Any] = {"at": round(k * step), "outcomes": _shares(part)}
