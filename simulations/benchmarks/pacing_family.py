@@ -15,10 +15,10 @@ to docs/img/ when ``--write-docs`` is given; always prints the table. After a pa
 ``--reuse-fixed simulations/benchmarks/results/family-2h-2seeds.json`` (with that run's
 ``--duration 2h --seeds 2``) re-runs predictive and adaptive alone, ``--verify-seeds 10``
 re-checks on new seeds every hindsight ratio that beat predictive, ``--hindsight-seeds 10``
-(also on a ``--from-json`` file) searches those ratios again on ten seeds, predictive on the
-same ten, and ``--hindsight-check 100`` runs the ten-seed ratios that still beat predictive,
-and predictive, on a hundred seeds neither search saw, and searches there the largest ratio that
-keeps the cap on all hundred.
+searches those ratios again on ten seeds, predictive on the same ten (these two also on the
+rows of a ``--from-json`` file), and ``--hindsight-check 100`` runs the ten-seed ratios that
+still beat predictive, and predictive, on a hundred seeds neither search saw, and searches there
+the largest ratio that keeps the cap on all hundred.
 """
 
 from __future__ import annotations
@@ -365,7 +365,8 @@ def main() -> None:
         type=int,
         default=0,
         help="re-run the scenarios where the best strict ratio beat predictive on this many\n"
-        "new seeds, both modes, and count the seeds on which each broke the cap",
+        "new seeds, both modes, and count the seeds on which each broke the cap (with\n"
+        "--from-json: on the saved rows, saved back with --json)",
     )
     ap.add_argument(
         "--hindsight-seeds",
@@ -405,8 +406,11 @@ def main() -> None:
     ]
     if a.from_json:
         saved = json.loads(a.from_json.read_text())
-        if a.hindsight_seeds or a.hindsight_check:
+        if a.verify_seeds or a.hindsight_seeds or a.hindsight_check:
             with ProcessPoolExecutor(a.workers) as pool:
+                if a.verify_seeds:
+                    ran_on = saved.get("seeds", seeds)
+                    saved["verified"] = _verify(pool, saved["rows"], duration, ran_on, a)
                 if a.hindsight_seeds:
                     saved["hindsight"] = _hindsight(pool, saved["rows"], duration, a)
                 if a.hindsight_check:
@@ -464,13 +468,7 @@ def main() -> None:
     t0 = time.perf_counter()
     with ProcessPoolExecutor(a.workers) as pool:
         rows = list(pool.map(evaluate, points, fixed))
-        beaten = _beaten(rows)
-        new_seeds = list(range(seeds[-1] + 1, seeds[-1] + 1 + a.verify_seeds))
-        verified = (
-            list(pool.map(verify, beaten, [duration] * len(beaten), [new_seeds] * len(beaten)))
-            if a.verify_seeds
-            else []
-        )
+        verified = _verify(pool, rows, duration, seeds, a) if a.verify_seeds else []
         searched = _hindsight(pool, rows, duration, a) if a.hindsight_seeds else []
         if a.hindsight_check and searched:
             searched = _hindsight_check(
@@ -494,6 +492,17 @@ def _beaten(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The scenarios where the best strict ratio beat predictive (what --verify-seeds and
     --hindsight-seeds look at again)."""
     return [r for r in rows if r["predictive"] < r["ratio_occ"]]
+
+
+def _verify(
+    pool: ProcessPoolExecutor, rows: list[dict[str, Any]], duration: float, seeds: list[int], a: Any
+) -> list[dict[str, Any]]:
+    """:func:`verify` on every scenario the best strict ratio won, on ``a.verify_seeds`` seeds
+    after the benchmark's."""
+    beaten = _beaten(rows)
+    new_seeds = list(range(seeds[-1] + 1, seeds[-1] + 1 + a.verify_seeds))
+    n = len(beaten)
+    return list(pool.map(verify, beaten, [duration] * n, [new_seeds] * n))
 
 
 def _hindsight(

@@ -130,6 +130,21 @@ def test_hindsight_from_saved_rows_is_saved_and_rendered(
     assert "hindsight search on 2 seeds" in out and "| s5-h0.25-t60 |" in out
 
 
+def test_verification_from_saved_rows_runs_on_the_seeds_after_the_benchmarks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    full, _ = _saved_run(tmp_path, monkeypatch, 0.999)  # as if the ratio had beaten predictive
+    capsys.readouterr()
+    _main(monkeypatch, "--duration", "10m", "--from-json", str(full), "--verify-seeds", "2",
+          "--json", str(full))  # fmt: skip
+    (checked,) = json.loads(full.read_text())["verified"]
+    assert checked["scenario"] == "s5-h0.25-t60" and checked["seeds"] == 2
+    # the same figures as verify() itself on seeds 2-3 (the benchmark ran seed 1)
+    row = json.loads(full.read_text())["rows"][0]
+    assert checked == bench.verify(row, 600.0, [2, 3])
+    assert "| s5-h0.25-t60 |" in capsys.readouterr().out
+
+
 def test_hindsight_check_runs_the_trailing_ratios_on_seeds_the_search_never_saw(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
