@@ -29,6 +29,9 @@ second draw, so the scenarios are otherwise those of the same ``--seed`` without
 talk for a share of 20-70 % of the calls, quick refusals (lognormal, mean 5-40 s) for the rest —
 as outbound talk times often are. Also from a second draw.
 
+``--big-teams`` redraws every team (and the team changes, in proportion) at 300-600 seats —
+the top of the product's range — from a third draw; the rest of each scenario as without it.
+
 Exit status 1 when a breach was found. Same ``--seed``, same scenarios.
 """
 
@@ -164,6 +167,20 @@ def two_populations(raw: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     return out
 
 
+def big_team(raw: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """``raw`` with its team redrawn at 300-600 seats (log-uniform) by ``rng``, its team
+    changes scaled with it."""
+    seats = round(math.exp(rng.uniform(math.log(300), math.log(600))))
+    scale = seats / raw["seats"]
+    out = {**raw, "seats": seats}
+    if "changes" in raw:
+        out["changes"] = [
+            {**c, "seats": max(1, round(c["seats"] * scale))} if "seats" in c else c
+            for c in raw["changes"]
+        ]
+    return out
+
+
 def stretched(raw: dict[str, Any], duration: float) -> dict[str, Any]:
     """``raw`` lasting ``duration`` seconds, each regime change at the same fraction of it."""
     scale = duration / float(raw["duration"])
@@ -253,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="talk times a mixture of quick refusals and the drawn talk (see above)",
     )
+    ap.add_argument("--big-teams", action="store_true", help="teams of 300-600 seats (see above)")
     args = ap.parse_args(argv)
     if args.runs < 1:
         ap.error(f"--runs must be at least 1, got {args.runs}")
@@ -274,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.delay_shapes:
         shapes = random.Random(f"shapes-{args.seed}")
         jobs = [(reshaped(raw, shapes), seed) for raw, seed in jobs]
+    if args.big_teams:
+        teams = random.Random(f"teams-{args.seed}")
+        jobs = [(big_team(raw, teams), seed) for raw, seed in jobs]
     if args.two_populations:
         mixes = random.Random(f"talks-{args.seed}")
         jobs = [(two_populations(raw, mixes), seed) for raw, seed in jobs]

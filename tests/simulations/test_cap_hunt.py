@@ -77,6 +77,22 @@ def test_reshaped_draws_change_only_their_delays_or_talks() -> None:
     assert min(talk_shares) >= 0.2 - 1e-9 and max(talk_shares) <= 0.7 + 1e-9
 
 
+def test_big_team_draws_scale_the_team_changes_with_the_team() -> None:
+    rng, teams = random.Random(17), random.Random("teams")
+    for raw, _seed in [cap_hunt.random_scenario(rng) for _ in range(100)]:
+        big = cap_hunt.big_team(raw, teams)
+        sc = parse_scenario(big, "hunt")
+        assert 300 <= sc.seats <= 600
+        for before, after in zip(raw.get("changes", []), big.get("changes", []), strict=True):
+            if "seats" in before:
+                assert after["seats"] == max(1, round(before["seats"] * sc.seats / raw["seats"]))
+            else:
+                assert after == before
+        assert {k: v for k, v in big.items() if k not in ("seats", "changes")} == {
+            k: v for k, v in raw.items() if k not in ("seats", "changes")
+        }
+
+
 def test_start_draws_are_valid_campaign_starts_and_repeat() -> None:
     draws = [cap_hunt.start_scenario(random.Random(3)) for _ in range(2)]
     assert draws[0] == draws[1]
