@@ -129,8 +129,8 @@ class BudgetGuard:
 
     def sizing_hit(self, now: float, model: PacingModel, quantile: float, floor: float) -> float:
         """The hit rate the safety sizing assumes: the highest of the posterior's ``quantile``,
-        the last seconds' rate (:meth:`fast_hit`) and ``floor``, at most 1; 1 itself until
-        ``MIN_OUTCOMES`` dial outcomes have been seen."""
+        the last seconds' rate (:meth:`fast_hit`) and ``floor``, at most 1; 1 itself until the
+        outcomes are learnt (:meth:`outcomes_learnt`)."""
         if not self.outcomes_learnt():
             return 1.0
         hit = max(
@@ -280,8 +280,8 @@ class BudgetGuard:
         seats in a short wrap-up, or in talks that vary, much as half the forecast did.
 
         Calls that have rung past the trim age count with their late answers, up to the seats
-        free (the trimmed forecast leaves them out); until ``MIN_OUTCOMES`` outcomes are learnt
-        every line in flight counts as a live answer.
+        free (the trimmed forecast leaves them out); until the outcomes are learnt
+        (:meth:`outcomes_learnt`) every line in flight counts as a live answer.
 
         ``ring_ages`` the ring ages of the lines in flight (calls requested, not yet placed, at
         0); ``idle`` ready seats, ``waiting`` live answers without a seat, ``allowed`` abandons the
