@@ -406,6 +406,8 @@ def main() -> None:
     ]
     if a.from_json:
         saved = json.loads(a.from_json.read_text())
+        if saved.get("reused_fixed") and a.reuse_fixed is None:
+            a.reuse_fixed = a.from_json  # (so the table says where its fixed columns came from)
         if a.verify_seeds or a.hindsight_seeds or a.hindsight_check:
             with ProcessPoolExecutor(a.workers) as pool:
                 if a.verify_seeds:
@@ -608,8 +610,8 @@ def render(
         "by then (mean - 3 sd; scaled down by the share that came of the seats forecast to free "
         "in the last 6 s, when far fewer came) and the remaining budget; calls that have rung "
         "past the trim age count with their late answers, up to the seats free (the trim "
-        "spares them while a seat is free), and until 30 dial outcomes are learnt every line "
-        "in flight counts as a live answer. The integral correction "
+        "spares them while a seat is free), and until 30 dial outcomes, one of them an answer, "
+        "are learnt every line in flight counts as a live answer. The integral correction "
         "moves the threshold by 3 % per abandon (it was 15 %: the threshold swung by a third "
         "and bought less for the same abandons). Ring trim (pacing/trim.py): a call still "
         "ringing after the legal 15 s is hung up while no seat is free for it (an attempt "
