@@ -127,6 +127,13 @@ class OutcomeRates:
         self.observations += 1
         self._derived.clear()
 
+    def forget(self) -> None:
+        """Drop every outcome seen: the estimate is the prior's again, with no evidence."""
+        self._counts = [0.0, 0.0, 0.0]
+        self._recent.clear()
+        self.observations = 0
+        self._derived.clear()
+
     def observe_mixed(self, human: float, machine: float, at: float | None = None) -> None:
         """Record one dial whose outcome is not known, only its odds: a call hung up while it
         still rang (see :mod:`pacing.trim`) counts as ``human`` of a live answer, ``machine`` of

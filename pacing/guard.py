@@ -123,6 +123,8 @@ class BudgetGuard:
         read as a hit rate of zero while 26 seats kept 1,040 lines ringing; when the delays
         shortened to 9 s, 542 of the next 578 answers were abandoned (cap hunt ``--seed 74
         --delay-shapes``). No answer seen, no rate is known: the lines stay one per idle seat.
+        A first answer after a long drought also drops the outcomes before it
+        (``PacingEstimators.DROUGHT_DIALS``), so the rate is learnt again from 30 new ones.
         """
         est = self.estimators
         return est.rates.observations >= self.MIN_OUTCOMES and est.answers_seen > 0

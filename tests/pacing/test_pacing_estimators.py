@@ -415,3 +415,26 @@ def test_delays_seen_past_the_timeout_move_the_cut() -> None:
     assert est.cut == pytest.approx(float(seen.max()))
     assert est.cut > 20.0
     assert est.visible_share() > 0.75
+
+
+def test_a_first_answer_after_a_drought_drops_the_no_answers_before_it() -> None:
+    from pacing.model import PacingEstimators
+
+    def after(no_answers: int) -> PacingEstimators:
+        est = PacingEstimators()
+        for k in range(no_answers):
+            est.observe_dial(OutcomeRates.OTHER, at=float(k))
+        est.observe_dial(OutcomeRates.HUMAN, 9.3, at=float(no_answers))
+        return est
+
+    usual = after(PacingEstimators.DROUGHT_DIALS - 1)
+    assert usual.rates.observations == PacingEstimators.DROUGHT_DIALS and usual.answers_seen == 1
+    assert usual.rates.human < 0.1  # the no-answers count: the list answers rarely
+    drought = after(PacingEstimators.DROUGHT_DIALS)
+    assert drought.rates.observations == 1 and drought.answers_seen == 1
+    assert drought.rates.human > 0.2  # the prior and one answer: nothing learnt from the rest
+    # Only the first answer can end a drought: later no-answers count as usual.
+    for k in range(300):
+        drought.observe_dial(OutcomeRates.OTHER, at=200.0 + k)
+    drought.observe_dial(OutcomeRates.HUMAN, 8.0, at=600.0)
+    assert drought.rates.observations == 302

@@ -162,3 +162,24 @@ def test_a_list_whose_answers_all_come_past_the_ring_timeout_is_not_flooded() ->
     r = simulate(parse_scenario(raw, "hidden.yaml"), 1, record_series=False)
     assert r.live_answers == 0
     assert r.max_lines <= 26
+
+
+def test_answers_that_stop_hiding_find_the_rate_learnt_again() -> None:
+    """The same list, whose delays fall to 9.3 s after 10 minutes: from nothing to a 70 % hit
+    rate at once. The no-answers before the first answer are dropped from the hit rate (they
+    may have been hidden answers), so it is learnt again from the calls that come after;
+    learnt from them, it read ~1 % and 66 of the first 334 live answers were abandoned."""
+    raw = _scenario(
+        seats=26,
+        duration="25m",
+        talk={"dist": "exponential", "mean": 67},
+        outcomes={"human": 0.7, "machine": 0.09, "busy": 0.05},
+        answer_delay=15.5,
+        no_answer_timeout=15,
+        busy_delay=2.2,
+        changes=[{"at": "10m", "answer_delay": 9.3}],
+        campaign={"mode": "predictive", "abandon_cap": 0.03, "window": "30d"},
+    )
+    r = simulate(parse_scenario(raw, "hidden.yaml"), 479106, record_series=False)
+    assert r.live_answers > 100
+    assert r.max_abandon_rate <= 0.03
