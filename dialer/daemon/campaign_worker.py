@@ -556,6 +556,7 @@ class CampaignWorker(SeatDriver, TrialKeeper, PreviewDialler, CallRecords):
                 hit_rate=round(self.runner.estimators.rates.human, 3),
                 visible_answer_share=round(share, 3),
             )  # fmt: skip
+            self._warn_no_answers()
             if share < HIDDEN_ANSWERS_WARN:
                 log.warning(
                     "ring_timeout_hides_answers", visible_answer_share=round(share, 3),
@@ -563,6 +564,21 @@ class CampaignWorker(SeatDriver, TrialKeeper, PreviewDialler, CallRecords):
                     advice="most people who would answer do so after the ring timeout; pacing "
                     "holds lines back for them: lengthen no_answer_timeout_s",
                 )  # fmt: skip
+
+    def _warn_no_answers(self) -> None:
+        """Warn (with the pacing log) while a campaign has had many outcomes and not one
+        answer, person or machine: a dead list, or a trunk that does not signal answers, or
+        people who all answer past the ring timeout. Pacing keeps one line per idle seat
+        until an answer comes (``BudgetGuard.outcomes_learnt``)."""
+        est = self.runner.estimators
+        if est.answers_seen or est.rates.observations < est.DROUGHT_DIALS:
+            return
+        log.warning(
+            "no_answers_yet", dials=est.rates.observations,
+            ring_timeout_s=self.runner.config.ring_timeout_s,
+            advice="not one call answered: check the list, the trunk's answer supervision and "
+            "the ring timeout; pacing keeps one line per idle seat until a call is answered",
+        )  # fmt: skip
 
     def _warn_lengthened(self, now: float) -> None:
         """Log each new regime of seat durations the pacing found (talks or wrap-ups that
