@@ -248,11 +248,9 @@ class PacingEstimators:
         if answered:
             self.answers_seen += 1
         if self.hidden is not None:
-            answered = ring_s is not None and outcome != OutcomeRates.OTHER
             self.hidden.observe(self.rates.last_decay, ring_s if answered else None)
         if ring_s is not None:
-            failed = outcome == OutcomeRates.OTHER
-            (self.fail_delay if failed else self.answer_delay).observe(ring_s)
+            (self.answer_delay if answered else self.fail_delay).observe(ring_s)
 
     def visible_share(self) -> float:
         """The share of would-be answers the ring timeout lets through (see

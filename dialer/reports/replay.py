@@ -86,7 +86,7 @@ def replay_scenario(
     if not samples["wrapup"]:
         samples["wrapup"] = [0.0]
         notes.append("no wrap-up time recorded: replayed as none")
-    team = seats if seats is not None else len({r.seat_id for r in done if r.connected})
+    team = seats if seats is not None else _team_seen(done)
     if team < 1:
         raise ReplayError(f"{where}: --seats must be at least 1, got {team}")
     first = min(r.placed_at for r in done)
@@ -145,6 +145,11 @@ def _shares(dials: Sequence[AttemptRecord]) -> dict[str, float]:
             (("human", human), ("machine", machine), ("busy", busy))}  # fmt: skip
 
 
+def _team_seen(dials: Sequence[AttemptRecord]) -> int:
+    """The seats seen taking calls among ``dials``: the team as far as the records show."""
+    return len({r.seat_id for r in dials if r.connected})
+
+
 def _slices(
     dials: Sequence[AttemptRecord],
     first: datetime,
@@ -167,7 +172,7 @@ def _slices(
         if len(part) < MIN_SLICE_DIALS:
             continue
         change: dict[str, Any] = {"at": round(k * step), "outcomes": _shares(part)}
-        team = len({r.seat_id for r in part if r.connected})
+        team = _team_seen(part)
         if seats is None and team > 0:
             change["seats"] = team
         changes.append(change)

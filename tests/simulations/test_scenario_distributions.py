@@ -145,20 +145,26 @@ def test_a_campaign_of_two_populations_is_paced_within_the_cap() -> None:
     assert a.talk_occupancy > 0.6
 
 
-def test_a_list_whose_answers_all_come_past_the_ring_timeout_is_not_flooded() -> None:
-    """Every person takes 15.5 s to answer a call rung for 15 s: the campaign sees no answer
-    at all, which is not a hit rate of zero (the answers may be hidden, and come the moment
-    the delays shorten). Until its first answer it keeps one line per idle seat; it used to
-    ramp to 40 lines per seat (1,040 for 26 seats)."""
-    raw = _scenario(
+def _hidden_answers(**kw) -> dict:
+    """26 seats on a list whose people (70 %) and machines (9 %) all answer 15.5 s after the
+    dial, rung for 15 s: no answer ever comes within the ring timeout."""
+    return _scenario(
         seats=26,
-        duration="10m",
         talk={"dist": "exponential", "mean": 67},
         outcomes={"human": 0.7, "machine": 0.09, "busy": 0.05},
         answer_delay=15.5,
         no_answer_timeout=15,
         busy_delay=2.2,
+        **kw,
     )
+
+
+def test_a_list_whose_answers_all_come_past_the_ring_timeout_is_not_flooded() -> None:
+    """Every person takes 15.5 s to answer a call rung for 15 s: the campaign sees no answer
+    at all, which is not a hit rate of zero (the answers may be hidden, and come the moment
+    the delays shorten). Until its first answer it keeps one line per idle seat; it used to
+    ramp to 40 lines per seat (1,040 for 26 seats)."""
+    raw = _hidden_answers(duration="10m")
     r = simulate(parse_scenario(raw, "hidden.yaml"), 1, record_series=False)
     assert r.live_answers == 0
     assert r.max_lines <= 26
@@ -169,14 +175,8 @@ def test_answers_that_stop_hiding_find_the_rate_learnt_again() -> None:
     rate at once. The no-answers before the first answer are dropped from the hit rate (they
     may have been hidden answers), so it is learnt again from the calls that come after;
     learnt from them, it read ~1 % and 66 of the first 334 live answers were abandoned."""
-    raw = _scenario(
-        seats=26,
+    raw = _hidden_answers(
         duration="25m",
-        talk={"dist": "exponential", "mean": 67},
-        outcomes={"human": 0.7, "machine": 0.09, "busy": 0.05},
-        answer_delay=15.5,
-        no_answer_timeout=15,
-        busy_delay=2.2,
         changes=[{"at": "10m", "answer_delay": 9.3}],
         campaign={"mode": "predictive", "abandon_cap": 0.03, "window": "30d"},
     )
