@@ -42,6 +42,7 @@ import json
 import math
 import random
 import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,15 @@ def random_scenario(rng: random.Random, max_jump: float = 2.0) -> tuple[dict[str
 DELAY_SHAPES = ("constant", "exponential", "gamma", "lognormal")
 
 
+def _in_every_regime(raw: dict[str, Any], key: str, change: Callable[[Any], Any]) -> dict[str, Any]:
+    """``raw`` with ``change`` applied to its ``key`` (seats, talk, answer delay...), first and in
+    every regime change that sets it."""
+    out = {**raw, key: change(raw[key])}
+    if "changes" in raw:
+        out["changes"] = [{**c, key: change(c[key])} if key in c else c for c in raw["changes"]]
+    return out
+
+
 def reshaped(raw: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     """``raw`` with its answer delays (first and changes) of one shape drawn by ``rng``."""
     shape = rng.choice(DELAY_SHAPES)
@@ -137,13 +147,7 @@ def reshaped(raw: dict[str, Any], rng: random.Random) -> dict[str, Any]:
             return {"dist": shape, "mean": d["mean"]}
         return {**d, "dist": shape}
 
-    out = {**raw, "answer_delay": delay(raw["answer_delay"])}
-    if "changes" in raw:
-        out["changes"] = [
-            {**c, "answer_delay": delay(c["answer_delay"])} if "answer_delay" in c else c
-            for c in raw["changes"]
-        ]
-    return out
+    return _in_every_regime(raw, "answer_delay", delay)
 
 
 def two_populations(raw: dict[str, Any], rng: random.Random) -> dict[str, Any]:
@@ -159,12 +163,7 @@ def two_populations(raw: dict[str, Any], rng: random.Random) -> dict[str, Any]:
             "parts": [{"weight": round(1 - kept, 2), **refusal}, {"weight": kept, **talk}],
         }
 
-    out = {**raw, "talk": mixed(raw["talk"])}
-    if "changes" in raw:
-        out["changes"] = [
-            {**c, "talk": mixed(c["talk"])} if "talk" in c else c for c in raw["changes"]
-        ]
-    return out
+    return _in_every_regime(raw, "talk", mixed)
 
 
 def big_team(raw: dict[str, Any], rng: random.Random) -> dict[str, Any]:
@@ -172,13 +171,7 @@ def big_team(raw: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     changes scaled with it."""
     seats = round(math.exp(rng.uniform(math.log(300), math.log(600))))
     scale = seats / raw["seats"]
-    out = {**raw, "seats": seats}
-    if "changes" in raw:
-        out["changes"] = [
-            {**c, "seats": max(1, round(c["seats"] * scale))} if "seats" in c else c
-            for c in raw["changes"]
-        ]
-    return out
+    return _in_every_regime(raw, "seats", lambda n: max(1, round(n * scale)))
 
 
 def stretched(raw: dict[str, Any], duration: float) -> dict[str, Any]:
