@@ -259,6 +259,10 @@ class Scenario:
     changes: tuple[Change, ...]
     campaign: Campaign
     decision_interval: float = 1.0
+    # A regime change also reaches the calls still ringing: their fates are drawn again from
+    # the new outcomes and answer delays (a list's people all answering better from 5 pm on);
+    # by default only the calls placed after it see it (a new stretch of the list).
+    changes_reach_ringing: bool = False
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
     base_dir: Path | None = field(default=None, compare=False)  # where the file was read from
 
@@ -308,7 +312,7 @@ class Scenario:
 _TOP_KEYS = {
     "name", "seed", "duration", "seats", "talk", "wrapup", "outcomes", "answer_delay",
     "busy_delay", "no_answer_timeout", "connect_window", "changes", "campaign",
-    "decision_interval",
+    "decision_interval", "changes_reach_ringing",
 }  # fmt: skip
 
 
@@ -410,6 +414,11 @@ def parse_scenario(raw: Any, source: str = "<scenario>", base_dir: Path | None =
     di = parse_duration(raw.get("decision_interval", 1.0), where("decision_interval"))
     if di <= 0:
         raise ScenarioError(f"{where('decision_interval')}: must be > 0")
+    reach = raw.get("changes_reach_ringing", False)
+    if not isinstance(reach, bool):
+        raise ScenarioError(
+            f"{where('changes_reach_ringing')}: expected true or false, got {reach!r}"
+        )
     return Scenario(
         name=str(raw.get("name", Path(source).stem)),
         seed=seed,
@@ -421,6 +430,7 @@ def parse_scenario(raw: Any, source: str = "<scenario>", base_dir: Path | None =
         changes=tuple(sorted(changes, key=lambda c: c.at)),
         campaign=campaign,
         decision_interval=di,
+        changes_reach_ringing=reach,
         raw=raw,
         base_dir=base_dir,
     )

@@ -119,11 +119,15 @@ class _Sim:
         self.sc = sc
         self.seed = seed
         self.mode = mode or sc.campaign.mode
-        rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)]
+        rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7)]
         self.u = _Stream(rngs[0], None)
         self.answer = _Stream(rngs[1], sc.regime.answer_delay)
         self.talk = _Stream(rngs[2], sc.regime.talk)
         self.wrap = _Stream(rngs[3], sc.regime.wrapup)
+        # (fates of ringing calls drawn again at a change: streams of their own, so that the
+        # draws of a scenario without ``changes_reach_ringing`` stay what they were)
+        self.redraw_u = _Stream(rngs[5], None)
+        self.redraw_answer = _Stream(rngs[6], sc.regime.answer_delay)
         self.regime: Regime = sc.regime
         self.runner = CampaignRunner(
             RunnerConfig(
@@ -315,7 +319,48 @@ class _Sim:
         self.answer.set(regime.answer_delay)
         self.talk.set(regime.talk)
         self.wrap.set(regime.wrapup)
+        if self.sc.changes_reach_ringing:
+            self._redraw_ringing(now)
         self._set_seats(regime.seats, now)
+
+    #: Draws tried per ringing call before it is taken as unanswered (see _redraw_ringing).
+    REDRAW_TRIES = 1000
+
+    def _redraw_ringing(self, now: float) -> None:
+        """Draw the fate of every call still ringing again, from the new regime's outcomes and
+        answer delays, given that it has not ended by its ring age (by rejection: a draw that
+        would have ended already is drawn again, which samples exactly that conditional law).
+        A call no draw lets through in ``REDRAW_TRIES`` rings out at the timeout."""
+        r = self.regime.outcomes
+        answered, busy = r.human + r.machine, r.human + r.machine + r.busy
+        timeout, busy_delay = self.sc.no_answer_timeout, self.sc.busy_delay
+        self.redraw_answer.set(self.regime.answer_delay)
+        calls = self.runner.calls
+        heap = self.heap
+        for i, (_, seq, kind, payload) in enumerate(heap):
+            if kind != _ANSWER and kind != _FAIL:
+                continue
+            cid = payload[0]
+            if cid in self.hung_up or cid not in calls:
+                continue
+            placed = calls[cid].placed_at
+            age = now - placed
+            fate: tuple[float, int, Any] = (placed + timeout, _FAIL, (cid, FailReason.NO_ANSWER))
+            for _try in range(self.REDRAW_TRIES):
+                u = self.redraw_u.next()
+                if u < answered:
+                    delay = self.redraw_answer.next()
+                    if delay <= age:
+                        continue
+                    if delay <= timeout:
+                        fate = (placed + delay, _ANSWER, (cid, u < r.human))
+                elif u < busy:
+                    if busy_delay <= age:
+                        continue
+                    fate = (placed + busy_delay, _FAIL, (cid, FailReason.BUSY))
+                break
+            heap[i] = (fate[0], seq, fate[1], fate[2])
+        heapq.heapify(heap)
 
     def _set_seats(self, target: int, now: float) -> None:
         runner = self.runner
