@@ -61,8 +61,9 @@ class BudgetGuard:
     #: Posterior quantile of the hit rate the guard sizes for.
     HIT_QUANTILE = 0.95
     #: Share of the seats forecast to come free the thin-budget mode counts on (talk time may
-    #: double; :mod:`pacing.thin`). The guard itself counts the seats that would come free
-    #: were every duration twice as long (:data:`pacing.model.SLOW`, see :meth:`room`).
+    #: double; :mod:`pacing.thin`). The guard counts the fewer of that share and the seats
+    #: that would come free were every duration twice as long (:data:`pacing.model.SLOW`, see
+    #: :meth:`room`).
     FREES_TRUST = 0.5
     #: Standard deviations of margin on both answers (more) and seats coming free (fewer).
     GUARD_SD = 3.0
@@ -268,9 +269,10 @@ class BudgetGuard:
         timeout lets through (:meth:`unhidden_hit`), plus ``GUARD_SD`` sd and Bernstein's
         small-count correction (see :func:`pacing.kernels.worst_case_room`) — and seats coming
         free low: mean - ``GUARD_SD`` sd of the seats that would come free were every talk and
-        wrap-up twice as long (the model's ``talk_free_slow`` and ``wrap_free_slow``), less
-        while seats come free far fewer than forecast (:meth:`frees_shortfall`) — and keeps
-        that worst case within the remaining budget.
+        wrap-up twice as long (the model's ``talk_free_slow`` and ``wrap_free_slow``), and no
+        more than ``FREES_TRUST`` of the same of the forecast, less while seats come free far
+        fewer than forecast (:meth:`frees_shortfall`) — and keeps that worst case within the
+        remaining budget.
 
         Durations that lengthen at once for the whole team are what the slow tables are for:
         with constant or nearly constant talks every seat fails to free at the same moment,
@@ -278,8 +280,11 @@ class BudgetGuard:
         Half the forecast, the guard's count before, was still too many there: 127 seats whose
         27-s talks became 64 s broke a 1 % cap on 5 seeds of 5 (up to 1.46 %), 60 seats whose
         10-s wrap-ups became 40 s a 3 % cap on 3 (4.00 %); now none (0.58 % and 2.70 % at
-        worst). The doubled tables count a seat near the end of a fixed talk as busy, and
-        seats in a short wrap-up, or in talks that vary, much as half the forecast did.
+        worst). The doubled tables count a seat near the end of a fixed talk as busy; but a
+        seat in a short wrap-up they count as all but free (a seat 2 s into a 5-s wrap-up frees
+        by 10 s even then), where half the forecast counted half of it, and alone they let a
+        tenfold jump of the hit rate break the cap on 7 of 17 seeds of seesaw-25 where half
+        the forecast had let 2: the guard counts the fewer of the two.
 
         Calls that have rung past the trim age count with their late answers, up to the seats
         free (the trimmed forecast leaves them out); until the outcomes are learnt
@@ -326,6 +331,8 @@ class BudgetGuard:
                 powers[3] += np.minimum(late, seats) / scale
         k_min = worst_case_room(
             powers,
+            moments.powers,
+            self.FREES_TRUST,
             model.fractions,
             hit_q,
             scale,

@@ -164,10 +164,22 @@ def test_power_sums_match_the_forecast_arrays(seed: int, talking: int, lines: in
 
 
 def _guard_reference(
-    q: np.ndarray, r: np.ndarray, hit_q: float, c: float, z: float, trust: float, base: float
+    q: np.ndarray,
+    r: np.ndarray,
+    hit_q: float,
+    c: float,
+    z: float,
+    trust: float,
+    base: float,
+    forecast: np.ndarray,
+    share: float,
 ) -> float:
     """The guard's inequality checked one k at a time (slow and obviously right)."""
-    frees = q.sum(axis=1) - z * np.sqrt((q * (1 - q)).sum(axis=1))
+
+    def low(chances: np.ndarray) -> np.ndarray:
+        return chances.sum(axis=1) - z * np.sqrt((chances * (1 - chances)).sum(axis=1))
+
+    frees = np.minimum(low(q), share * low(forecast))
     mean = c * r.sum(axis=1)
     var = np.maximum(c * r.sum(axis=1) - c * c * (r * r).sum(axis=1), 0.0)
     best = math.inf
@@ -197,9 +209,11 @@ def test_worst_case_room_solves_the_guard_inequality(
 ) -> None:
     q = _probs(seed, J, 30)
     r = _probs(seed + 1, J, 20) * 0.25
+    fq = _probs(seed + 2, J, 30)  # the forecast the frees are held to a share of
     mo = ForecastMoments.of(q, r)
-    got = worst_case_room(mo.powers, FRACTIONS, hit_q, c, 3.0, 0.5, base)
-    want = _guard_reference(q, r, hit_q, c, 3.0, 0.5, base)
+    fo = ForecastMoments.of(fq, r)
+    got = worst_case_room(mo.powers, fo.powers, 0.5, FRACTIONS, hit_q, c, 3.0, 0.8, base)
+    want = _guard_reference(q, r, hit_q, c, 3.0, 0.8, base, fq, 0.5)
     assert max(-1, math.floor(got + 1e-9)) == want or (got < 0 and want == -1)
 
 
