@@ -312,7 +312,8 @@ class BudgetGuard:
             talk, model.talk_step, model.talk_free_slow,
             wrap, model.wrap_step, model.wrap_free_slow,
         )  # fmt: skip
-        powers = np.concatenate((slow, moments.powers[3:]))
+        # (the forecast's sums: its calls' are the answers, its seats' bound the slow ones)
+        powers = moments.powers
         if not self.outcomes_learnt():
             # Neither the hit rate nor the answer delays are known yet: every line in flight
             # is counted as a live answer by the first horizon (r = 1, no variance).
@@ -330,8 +331,8 @@ class BudgetGuard:
                 powers = powers.copy()
                 powers[3] += np.minimum(late, seats) / scale
         k_min = worst_case_room(
+            slow,
             powers,
-            moments.powers,
             self.FREES_TRUST,
             model.fractions,
             hit_q,

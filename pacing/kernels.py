@@ -236,8 +236,8 @@ def normal_calls(
 
 @njit(cache=True)
 def worst_case_room(
+    seats: FloatArray,
     powers: FloatArray,
-    forecast: FloatArray,
     forecast_share: float,
     fractions: FloatArray,
     hit_q: float,
@@ -257,17 +257,17 @@ def worst_case_room(
 
     where the calls in flight's live chances are scaled by ``scale`` (sum c r, and
     sum c r (1 - c r) = c sum r - c^2 sum r^2, unclipped: a chance above 1 only adds to the mean,
-    the safe side), frees = sum q - z sd of the seats' chances in ``powers`` (rows 0-1), at
-    least 0 and at most ``forecast_share`` x (the same of ``forecast``'s rows 0-1),
-    ``p = hit_q * fraction`` and ``base`` = idle seats + allowed abandons - live answers
-    waiting. Solved as a quadratic in s = sqrt(var + k p (1-p)). ``powers`` and ``forecast``:
-    ``ForecastMoments.powers``-shaped.
+    the safe side), frees = sum q - z sd of the seats' chances summed in ``seats`` (rows 0-1:
+    sum q, sum q^2), at least 0 and at most ``forecast_share`` x the same of the forecast's
+    seats (``powers`` rows 0-1), ``p = hit_q * fraction`` and ``base`` = idle seats + allowed
+    abandons - live answers waiting. Solved as a quadratic in s = sqrt(var + k p (1-p)).
+    ``powers``: ``ForecastMoments.powers`` (the calls' chances in rows 3-4).
     """
     k_min = np.inf
     for j in range(fractions.size):
-        q1, q2, r1, r2 = powers[0, j], powers[1, j], powers[3, j], powers[4, j]
+        q1, q2, r1, r2 = seats[0, j], seats[1, j], powers[3, j], powers[4, j]
         free = q1 - z * math.sqrt(max(q1 - q2, 0.0))
-        f1, f2 = forecast[0, j], forecast[1, j]
+        f1, f2 = powers[0, j], powers[1, j]
         free = min(free, forecast_share * (f1 - z * math.sqrt(max(f1 - f2, 0.0))))
         mean = scale * r1
         var = max(scale * r1 - scale * scale * r2, 0.0)
