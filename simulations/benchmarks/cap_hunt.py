@@ -32,6 +32,11 @@ as outbound talk times often are. Also from a second draw.
 ``--big-teams`` redraws every team (and the team changes, in proportion) at 300-600 seats —
 the top of the product's range — from a third draw; the rest of each scenario as without it.
 
+``--more-changes`` adds one or two regime changes of the kinds the main draw leaves out: the
+wrap-up 0.3-4 times as long (agents with a new form to fill in, or dropping one), or new shares
+of answering machines (up to 50 %) and busy lines (up to 40 %) at the hit rate of the moment.
+From a fourth draw, so the scenarios are otherwise those of the same ``--seed`` without it.
+
 ``--changes-reach-ringing`` lets every regime change reach the calls still ringing as well
 (``changes_reach_ringing`` in the scenario: their fates drawn again from the new regime, given
 their ring age), where by default only the calls placed after it see it — the harsher reading
@@ -179,6 +184,49 @@ def big_team(raw: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     return _in_every_regime(raw, "seats", lambda n: max(1, round(n * scale)))
 
 
+def _in_force(raw: dict[str, Any], changes: list[dict[str, Any]], at: float, key: str) -> Any:
+    """The value of ``key`` (wrap-up, or the hit rate for ``human``) in force just before ``at``:
+    the last change before it that sets it, else the scenario's own."""
+    value = raw["outcomes"]["human"] if key == "human" else raw[key]
+    for c in sorted(changes, key=lambda c: c["at"]):
+        if c["at"] >= at:
+            break
+        if key == "human" and "human" in c.get("outcomes", {}):
+            value = c["outcomes"]["human"]
+        elif key in c:
+            value = c[key]
+    return value
+
+
+def more_changes(raw: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """``raw`` with one or two more regime changes, drawn by ``rng``, of the kinds the main
+    draw leaves out: the wrap-up 0.3-4 times as long (same shape), or new shares of answering
+    machines (up to 50 %) and busy lines (up to 40 %) at the hit rate of the moment."""
+    duration = float(raw["duration"])
+    changes = [dict(c) for c in raw.get("changes", [])]
+    top_hit = max(
+        [raw["outcomes"]["human"]]
+        + [c["outcomes"]["human"] for c in changes if "human" in c.get("outcomes", {})]
+    )
+    for _ in range(rng.choice([1, 1, 2])):
+        at = round(rng.uniform(0.1, 0.9) * duration)
+        if rng.random() < 0.5:
+            wrap = _in_force(raw, changes, at, "wrapup")
+            key = "value" if wrap["dist"] == "constant" else "mean"
+            factor = math.exp(rng.uniform(math.log(0.3), math.log(4.0)))
+            changes.append({"at": at, "wrapup": {**wrap, key: round(wrap[key] * factor, 1)}})
+        else:
+            # (later changes of the hit rate set it alone: the shares left must fit under the
+            # highest hit rate of the run)
+            machine = round(rng.uniform(0.0, max(0.0, min(0.5, 0.95 - top_hit))), 3)
+            busy = round(rng.uniform(0.0, max(0.0, min(0.4, 0.98 - top_hit - machine))), 3)
+            human = _in_force(raw, changes, at, "human")
+            changes.append(
+                {"at": at, "outcomes": {"human": human, "machine": machine, "busy": busy}}
+            )
+    return {**raw, "changes": sorted(changes, key=lambda c: c["at"])}
+
+
 def stretched(raw: dict[str, Any], duration: float) -> dict[str, Any]:
     """``raw`` lasting ``duration`` seconds, each regime change at the same fraction of it."""
     scale = duration / float(raw["duration"])
@@ -270,6 +318,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--big-teams", action="store_true", help="teams of 300-600 seats (see above)")
     ap.add_argument(
+        "--more-changes",
+        action="store_true",
+        help="one or two more regime changes: wrap-up, machines, busy lines (see above)",
+    )
+    ap.add_argument(
         "--changes-reach-ringing",
         action="store_true",
         help="regime changes reach the calls still ringing too (see above)",
@@ -301,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.two_populations:
         mixes = random.Random(f"talks-{args.seed}")
         jobs = [(two_populations(raw, mixes), seed) for raw, seed in jobs]
+    if args.more_changes:
+        extra = random.Random(f"changes-{args.seed}")
+        jobs = [(more_changes(raw, extra), seed) for raw, seed in jobs]
     if args.changes_reach_ringing:
         jobs = [({**raw, "changes_reach_ringing": True}, seed) for raw, seed in jobs]
     breaches = 0

@@ -93,6 +93,41 @@ def test_big_team_draws_scale_the_team_changes_with_the_team() -> None:
         }
 
 
+def test_more_changes_add_wrapup_and_outcome_changes_and_keep_the_rest() -> None:
+    rng = random.Random(19)
+    draws = [cap_hunt.random_scenario(rng) for _ in range(300)]
+    extra, again = random.Random("changes"), random.Random("changes")
+    kinds: set[str] = set()
+    for raw, _seed in draws:
+        out = cap_hunt.more_changes(raw, extra)
+        assert out == cap_hunt.more_changes(raw, again)
+        sc = parse_scenario(out, "hunt")  # raises on a bad draw (shares over 1 among them)
+        assert {k: v for k, v in out.items() if k != "changes"} == {
+            k: v for k, v in raw.items() if k != "changes"
+        }
+        added = [c for c in out["changes"] if c not in raw.get("changes", [])]
+        assert 1 <= len(added) <= 2
+        assert [c["at"] for c in out["changes"]] == sorted(c["at"] for c in out["changes"])
+        for c in added:
+            (kind,) = set(c) - {"at"}
+            kinds.add(kind)
+            assert kind in ("wrapup", "outcomes")
+            assert 0.1 * raw["duration"] - 1 <= c["at"] <= 0.9 * raw["duration"] + 1
+            # the regime just before the change: what the change scales or keeps
+            before = sc.regime
+            for ch in sc.changes:
+                if ch.at < c["at"]:
+                    before = ch.regime
+            if kind == "wrapup":
+                old, new = before.wrapup.mean, c["wrapup"].get("value", c["wrapup"].get("mean"))
+                assert old * 0.3 - 0.051 <= new <= old * 4.0 + 0.051
+            else:
+                assert c["outcomes"]["human"] == pytest.approx(before.outcomes.human)
+                assert 0 <= c["outcomes"]["machine"] <= 0.5
+                assert 0 <= c["outcomes"]["busy"] <= 0.4
+    assert kinds == {"wrapup", "outcomes"}
+
+
 def test_start_draws_are_valid_campaign_starts_and_repeat() -> None:
     draws = [cap_hunt.start_scenario(random.Random(3)) for _ in range(2)]
     assert draws[0] == draws[1]
