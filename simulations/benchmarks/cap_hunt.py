@@ -42,6 +42,10 @@ From a fourth draw, so the scenarios are otherwise those of the same ``--seed`` 
 their ring age), where by default only the calls placed after it see it — the harsher reading
 of "the hit rate jumps at 1 h" an independent simulator may take. No draw of its own.
 
+``--decision-interval 0.15`` decides every 0.15 s, as the daemon does (``PACE_INTERVAL_S``),
+where the simulator's scenarios decide every second (and when a seat comes back from wrap-up).
+No draw of its own.
+
 Exit status 1 when a breach was found. Same ``--seed``, same scenarios.
 """
 
@@ -327,7 +331,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="regime changes reach the calls still ringing too (see above)",
     )
+    ap.add_argument(
+        "--decision-interval",
+        type=float,
+        default=None,
+        help="seconds between pacing decisions (default the scenario's 1 s; 0.15: the daemon's)",
+    )
     args = ap.parse_args(argv)
+    if args.decision_interval is not None and not args.decision_interval > 0:
+        ap.error(f"--decision-interval must be above 0 seconds, got {args.decision_interval}")
     if args.runs < 1:
         ap.error(f"--runs must be at least 1, got {args.runs}")
     if not args.max_jump > 0:
@@ -357,6 +369,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.more_changes:
         extra = random.Random(f"changes-{args.seed}")
         jobs = [(more_changes(raw, extra), seed) for raw, seed in jobs]
+    if args.decision_interval is not None:
+        jobs = [({**raw, "decision_interval": args.decision_interval}, seed) for raw, seed in jobs]
     if args.changes_reach_ringing:
         jobs = [({**raw, "changes_reach_ringing": True}, seed) for raw, seed in jobs]
     breaches = 0

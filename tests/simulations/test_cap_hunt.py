@@ -436,6 +436,35 @@ def test_the_command_exits_1_on_a_breach(
     assert "BREACH" in out and "seed 1 " in out and "1 over the cap" in out
 
 
+def _reported(job: tuple[dict[str, Any], int]) -> dict[str, Any]:
+    """A run_one that simulates nothing and reports every scenario as a breach (so the command
+    prints it as it would run it)."""
+    raw, seed = job
+    return {
+        "seats": raw["seats"],
+        "hit": raw["outcomes"]["human"],
+        "cap": raw["campaign"]["abandon_cap"],
+        "occupancy": 0.0,
+        "max_rate": 1.0,
+        "abandoned": 1,
+        "live_answers": 1,
+        "breach": True,
+        "scenario": raw,
+        "seed": seed,
+    }
+
+
+def test_the_decision_interval_reaches_every_scenario(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cap_hunt, "run_one", _reported)
+    assert cap_hunt.main(["--runs", "3", "--workers", "1", "--decision-interval", "0.15"]) == 1
+    out = capsys.readouterr().out
+    assert out.count('"decision_interval": 0.15') == 3
+    cap_hunt.main(["--runs", "3", "--workers", "1"])
+    assert "decision_interval" not in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -443,6 +472,7 @@ def test_the_command_exits_1_on_a_breach(
         (["--max-jump", "0"], "--max-jump"),
         (["--duration", "8 hours"], "--duration"),
         (["--duration", "0"], "--duration"),
+        (["--decision-interval", "0"], "--decision-interval"),
     ],
 )
 def test_bad_arguments_are_refused_by_name(
