@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -263,6 +264,10 @@ class Scenario:
     # the new outcomes and answer delays (a list's people all answering better from 5 pm on);
     # by default only the calls placed after it see it (a new stretch of the list).
     changes_reach_ringing: bool = False
+    # The team shrinks without telling the dialler beforehand: a ready seat logs out at once
+    # (calls out for it or not), a busy one when its wrap-up ends; by default the agents say so
+    # as the team changes, as a desktop's "log out after this call" does.
+    team_changes_unannounced: bool = False
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
     base_dir: Path | None = field(default=None, compare=False)  # where the file was read from
 
@@ -312,7 +317,7 @@ class Scenario:
 _TOP_KEYS = {
     "name", "seed", "duration", "seats", "talk", "wrapup", "outcomes", "answer_delay",
     "busy_delay", "no_answer_timeout", "connect_window", "changes", "campaign",
-    "decision_interval", "changes_reach_ringing",
+    "decision_interval", "changes_reach_ringing", "team_changes_unannounced",
 }  # fmt: skip
 
 
@@ -414,11 +419,9 @@ def parse_scenario(raw: Any, source: str = "<scenario>", base_dir: Path | None =
     di = parse_duration(raw.get("decision_interval", 1.0), where("decision_interval"))
     if di <= 0:
         raise ScenarioError(f"{where('decision_interval')}: must be > 0")
-    reach = raw.get("changes_reach_ringing", False)
-    if not isinstance(reach, bool):
-        raise ScenarioError(
-            f"{where('changes_reach_ringing')}: expected true or false, got {reach!r}"
-        )
+    reach, unannounced = (
+        _flag(raw, key, where) for key in ("changes_reach_ringing", "team_changes_unannounced")
+    )
     return Scenario(
         name=str(raw.get("name", Path(source).stem)),
         seed=seed,
@@ -431,9 +434,18 @@ def parse_scenario(raw: Any, source: str = "<scenario>", base_dir: Path | None =
         campaign=campaign,
         decision_interval=di,
         changes_reach_ringing=reach,
+        team_changes_unannounced=unannounced,
         raw=raw,
         base_dir=base_dir,
     )
+
+
+def _flag(raw: dict[str, Any], key: str, where: Callable[[str], str]) -> bool:
+    """A true / false key of the scenario (false when absent)."""
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise ScenarioError(f"{where(key)}: expected true or false, got {value!r}")
+    return value
 
 
 def _parse_priors(raw: Any, where: str, base_dir: Path | None) -> Priors:

@@ -366,10 +366,12 @@ class _Sim:
         runner = self.runner
         active = [s for s in self.seat_names if s not in self.leaving
                   and runner.seats.get(s).state is not SeatState.LOGGED_OUT]  # fmt: skip
+        unannounced = self.sc.team_changes_unannounced
         while len(active) < target:
             if self.leaving:
                 seat_id = self.leaving.pop()  # cancel a pending logout
-                self._apply(runner.seat_leaves_after_call(seat_id, False, now), now)
+                if not unannounced:
+                    self._apply(runner.seat_leaves_after_call(seat_id, False, now), now)
             else:
                 seat_id = f"s{len(self.seat_names) + 1}"
                 self.seat_names.append(seat_id)
@@ -378,6 +380,15 @@ class _Sim:
             active.append(seat_id)
         while len(active) > target:
             seat_id = active.pop()
+            if unannounced:
+                # (the runner learns of it when the agent goes: now if ready, else at the end
+                # of the wrap-up, see _WRAP_END)
+                if runner.seats.get(seat_id).state is SeatState.READY:
+                    runner.seat_logout(seat_id, now)
+                    self._seat_count_changed(now, -1)
+                else:
+                    self.leaving.add(seat_id)
+                continue
             if runner.seats.get(seat_id).state is SeatState.READY:
                 if runner.may_leave(seat_id, now):
                     runner.seat_logout(seat_id, now)

@@ -42,6 +42,10 @@ From a fourth draw, so the scenarios are otherwise those of the same ``--seed`` 
 their ring age), where by default only the calls placed after it see it — the harsher reading
 of "the hit rate jumps at 1 h" an independent simulator may take. No draw of its own.
 
+``--team-changes-unannounced`` makes the agents of a shrinking team leave without telling the
+dialler beforehand (``team_changes_unannounced`` in the scenario): a ready seat logs out at
+once, calls out for it or not, a busy one at the end of its wrap-up. No draw of its own.
+
 ``--decision-interval 0.15`` decides every 0.15 s, as the daemon does (``PACE_INTERVAL_S``),
 where the simulator's scenarios decide every second (and when a seat comes back from wrap-up).
 No draw of its own.
@@ -332,6 +336,11 @@ def main(argv: list[str] | None = None) -> int:
         help="regime changes reach the calls still ringing too (see above)",
     )
     ap.add_argument(
+        "--team-changes-unannounced",
+        action="store_true",
+        help="agents leave without telling the dialler beforehand (see above)",
+    )
+    ap.add_argument(
         "--decision-interval",
         type=float,
         default=None,
@@ -369,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.more_changes:
         extra = random.Random(f"changes-{args.seed}")
         jobs = [(more_changes(raw, extra), seed) for raw, seed in jobs]
+    if args.team_changes_unannounced:
+        jobs = [({**raw, "team_changes_unannounced": True}, seed) for raw, seed in jobs]
     if args.decision_interval is not None:
         jobs = [({**raw, "decision_interval": args.decision_interval}, seed) for raw, seed in jobs]
     if args.changes_reach_ringing:

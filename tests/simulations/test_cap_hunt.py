@@ -454,15 +454,16 @@ def _reported(job: tuple[dict[str, Any], int]) -> dict[str, Any]:
     }
 
 
-def test_the_decision_interval_reaches_every_scenario(
+def test_the_cadence_and_unannounced_flags_reach_every_scenario(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(cap_hunt, "run_one", _reported)
     assert cap_hunt.main(["--runs", "3", "--workers", "1", "--decision-interval", "0.15"]) == 1
     out = capsys.readouterr().out
     assert out.count('"decision_interval": 0.15') == 3
-    cap_hunt.main(["--runs", "3", "--workers", "1"])
-    assert "decision_interval" not in capsys.readouterr().out
+    assert cap_hunt.main(["--runs", "3", "--workers", "1", "--team-changes-unannounced"]) == 1
+    out = capsys.readouterr().out
+    assert out.count('"team_changes_unannounced": true') == 3 and "decision_interval" not in out
 
 
 @pytest.mark.parametrize(
