@@ -66,9 +66,7 @@ def test_normal_approximation_is_close_for_many_trials() -> None:
     assert np.max(np.abs(approx - exact)) < 0.01
 
 
-def _case(
-    idle: int, busy: int, ringing: int, threshold: float, hit: float = 0.25, spare: int = 0
-):
+def _case(idle: int, busy: int, ringing: int, threshold: float, hit: float = 0.25, spare: int = 0):
     j = 8
     seat_free = np.full((j, busy), 0.05)
     live = np.full((j, ringing), 0.1)
