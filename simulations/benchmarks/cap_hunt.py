@@ -378,12 +378,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.more_changes:
         extra = random.Random(f"changes-{args.seed}")
         jobs = [(more_changes(raw, extra), seed) for raw, seed in jobs]
+    # (the flags that set one scenario key alike in every draw)
+    keys: dict[str, Any] = {}
     if args.team_changes_unannounced:
-        jobs = [({**raw, "team_changes_unannounced": True}, seed) for raw, seed in jobs]
+        keys["team_changes_unannounced"] = True
     if args.decision_interval is not None:
-        jobs = [({**raw, "decision_interval": args.decision_interval}, seed) for raw, seed in jobs]
+        keys["decision_interval"] = args.decision_interval
     if args.changes_reach_ringing:
-        jobs = [({**raw, "changes_reach_ringing": True}, seed) for raw, seed in jobs]
+        keys["changes_reach_ringing"] = True
+    if keys:
+        jobs = [({**raw, **keys}, seed) for raw, seed in jobs]
     breaches = 0
     with ProcessPoolExecutor(max(1, args.workers)) as pool:
         for row in pool.map(run_one, jobs):
